@@ -1,0 +1,611 @@
+//! The notary service: a sequencer thread that integrates waiting entries into blocks, makes
+//! each block and its checkpoint durable with one flush, and only then answers the submitters.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::oneshot;
+
+use crate::block::BlockHeader;
+use crate::hash::Digest;
+use crate::merkle::{BlockTree, Frontier, LogTree};
+use crate::note::{open_checkpoint, Checkpoint, NoteSigner, NoteVerifier};
+use crate::receipt::{Receipt, TlogProof, RECEIPT_FORMAT};
+use crate::store::Store;
+use crate::Error;
+
+/// Default time between blocks.
+pub const BLOCK_INTERVAL_MS: u64 = 100;
+/// Default largest block: a block is sealed at once when this many entries wait.
+pub const BLOCK_ENTRIES_MAX: usize = 65_536;
+/// Largest batch one submission may carry.
+pub const BATCH_ENTRIES_MAX: usize = 10_000;
+/// Most entries waiting for a block before submitters are told to back off.
+pub const QUEUE_ENTRIES_MAX: usize = 1_000_000;
+/// Most receipts returned for one digest.
+pub const RECEIPTS_PER_ENTRY_MAX: usize = 100;
+/// Most headers returned by one block listing.
+pub const BLOCKS_PAGE_MAX: u64 = 1_000;
+/// Block trees of recent blocks kept to answer receipt queries quickly.
+const BLOCK_TREE_CACHE_BLOCKS: usize = 16;
+
+/// How a notary is set up.
+#[derive(Debug, Clone)]
+pub struct NotaryConfig {
+    /// The log's origin, and the checkpoint key's name.
+    pub origin: String,
+    /// Time between blocks, in milliseconds.
+    pub block_interval_ms: u64,
+    /// Entries that seal a block at once.
+    pub block_entries_max: usize,
+}
+
+impl NotaryConfig {
+    /// Defaults for `origin`.
+    pub fn new(origin: &str) -> NotaryConfig {
+        NotaryConfig {
+            origin: origin.to_owned(),
+            block_interval_ms: BLOCK_INTERVAL_MS,
+            block_entries_max: BLOCK_ENTRIES_MAX,
+        }
+    }
+}
+
+/// A sealed, durable block as the sequencer hands it to the submitters.
+pub struct SealedBlock {
+    header: BlockHeader,
+    tree: BlockTree,
+    entries: Vec<Digest>,
+    /// The tlog-proof of the header at the checkpoint written with the block.
+    log_proof: String,
+}
+
+impl SealedBlock {
+    /// The header.
+    pub fn header(&self) -> &BlockHeader {
+        &self.header
+    }
+
+    /// The receipt of entry `index` of the block. Requires `index < entry_count`.
+    pub fn receipt(&self, index: u64) -> Receipt {
+        Receipt {
+            format: RECEIPT_FORMAT.to_owned(),
+            entry: self.entries[index as usize],
+            block: self.header,
+            entry_index: index,
+            entry_path: self.tree.inclusion_proof(index),
+            log_proof: self.log_proof.clone(),
+        }
+    }
+
+    /// The tlog-proof of the block in the log at the checkpoint written with it.
+    pub fn log_proof(&self) -> &str {
+        &self.log_proof
+    }
+
+    /// The audit path of entry `index` in the block. Requires `index < entry_count`.
+    pub fn entry_path(&self, index: u64) -> Vec<Digest> {
+        self.tree.inclusion_proof(index)
+    }
+}
+
+/// The outcome of one submission: where its entries landed.
+pub struct Submitted {
+    /// The block holding the entries.
+    pub block: Arc<SealedBlock>,
+    /// Index in the block of the submission's first entry; the rest follow in order.
+    pub offset: u64,
+    /// Number of entries submitted.
+    pub count: u64,
+}
+
+impl Submitted {
+    /// Receipts of every submitted entry, in submission order.
+    pub fn receipts(&self) -> Vec<Receipt> {
+        (self.offset..self.offset + self.count)
+            .map(|index| self.block.receipt(index))
+            .collect()
+    }
+}
+
+struct Pending {
+    entries: Vec<Digest>,
+    reply: oneshot::Sender<Result<Submitted, Error>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: VecDeque<Pending>,
+    entries: usize,
+    closed: bool,
+}
+
+/// What readers see: the log and the latest checkpoint. Only the sequencer writes it.
+struct LogState {
+    log: LogTree,
+    headers: Vec<BlockHeader>,
+    latest_checkpoint: String,
+}
+
+struct Inner {
+    config: NotaryConfig,
+    store: Store,
+    signer: NoteSigner,
+    state: RwLock<LogState>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    failed: AtomicBool,
+    tree_cache: Mutex<VecDeque<(u64, Arc<BlockTree>)>>,
+}
+
+/// The notary. Cloning shares the same instance.
+#[derive(Clone)]
+pub struct Notary {
+    inner: Arc<Inner>,
+    sequencer: Arc<Mutex<Option<thread::JoinHandle<()>>>>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+impl Notary {
+    /// Opens the notary whose state lives in `dir` (created when missing), recovers the log
+    /// from disk, checks it against its last checkpoint and starts the sequencer thread.
+    pub fn open(dir: &Path, signer: NoteSigner, config: NotaryConfig) -> Result<Notary, Error> {
+        assert!(config.block_entries_max >= BATCH_ENTRIES_MAX);
+        assert!(config.block_interval_ms > 0);
+        if signer.name() != config.origin {
+            return Err(Error::Config {
+                reason: format!(
+                    "the checkpoint key is named {:?}, the origin is {:?}",
+                    signer.name(),
+                    config.origin
+                ),
+            });
+        }
+        let store = Store::open(dir)?;
+        match store.meta("origin")? {
+            Some(origin) if origin != config.origin => {
+                return Err(Error::Config {
+                    reason: format!(
+                        "the data directory holds the log {origin:?}, not {:?}",
+                        config.origin
+                    ),
+                })
+            }
+            Some(_) => {}
+            None => {
+                let empty = Checkpoint {
+                    origin: config.origin.clone(),
+                    size: 0,
+                    root: crate::hash::empty_root(),
+                };
+                store.initialise(&config.origin, &signer.sign(&empty.to_text())?)?;
+            }
+        }
+        let state = recover(&store, &signer.verifier())?;
+        let inner = Arc::new(Inner {
+            config,
+            store,
+            signer,
+            state: RwLock::new(state),
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            failed: AtomicBool::new(false),
+            tree_cache: Mutex::new(VecDeque::new()),
+        });
+        let sequencer = Arc::clone(&inner);
+        let handle = thread::Builder::new()
+            .name("notary-sequencer".into())
+            .spawn(move || sequencer.run())
+            .map_err(|error| Error::Config {
+                reason: format!("cannot start the sequencer thread: {error}"),
+            })?;
+        Ok(Notary {
+            inner,
+            sequencer: Arc::new(Mutex::new(Some(handle))),
+        })
+    }
+
+    /// The key that verifies this notary's checkpoints.
+    pub fn verifier(&self) -> NoteVerifier {
+        self.inner.signer.verifier()
+    }
+
+    /// The log's origin.
+    pub fn origin(&self) -> &str {
+        &self.inner.config.origin
+    }
+
+    /// Submits entries; resolves once their block and checkpoint are durable.
+    /// Requires 1..=[`BATCH_ENTRIES_MAX`] entries (the HTTP edge checks it first).
+    pub async fn submit(&self, entries: Vec<Digest>) -> Result<Submitted, Error> {
+        if entries.is_empty() || entries.len() > BATCH_ENTRIES_MAX {
+            return Err(Error::BatchSize {
+                got: entries.len(),
+                max: BATCH_ENTRIES_MAX,
+            });
+        }
+        if self.inner.failed.load(Ordering::Acquire) {
+            return Err(Error::Stopped);
+        }
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut queue = self
+                .inner
+                .queue
+                .lock()
+                .expect("queue lock is never poisoned");
+            if queue.closed {
+                return Err(Error::Stopped);
+            }
+            if queue.entries + entries.len() > QUEUE_ENTRIES_MAX {
+                return Err(Error::Busy);
+            }
+            queue.entries += entries.len();
+            queue.pending.push_back(Pending { entries, reply });
+            if queue.entries >= self.inner.config.block_entries_max || queue.pending.len() == 1 {
+                self.inner.wake.notify_one();
+            }
+        }
+        answer.await.unwrap_or(Err(Error::Stopped))
+    }
+
+    /// Stops accepting entries, seals what waits, and returns when the sequencer is done.
+    pub fn shutdown(&self) {
+        {
+            let mut queue = self
+                .inner
+                .queue
+                .lock()
+                .expect("queue lock is never poisoned");
+            queue.closed = true;
+            self.inner.wake.notify_all();
+        }
+        let handle = self
+            .sequencer
+            .lock()
+            .expect("sequencer lock is never poisoned")
+            .take();
+        if let Some(handle) = handle {
+            // A panicking sequencer has already failed every submitter.
+            let _ = handle.join();
+        }
+    }
+
+    /// The latest signed checkpoint.
+    pub fn latest_checkpoint(&self) -> String {
+        self.read().latest_checkpoint.clone()
+    }
+
+    /// Number of blocks in the log.
+    pub fn size(&self) -> u64 {
+        self.read().log.size()
+    }
+
+    /// The signed checkpoint at `size` blocks.
+    pub fn checkpoint(&self, size: u64) -> Result<String, Error> {
+        let current = self.size();
+        if size > current {
+            return Err(Error::BeyondLog {
+                size,
+                log_size: current,
+            });
+        }
+        self.inner
+            .store
+            .checkpoint(size)?
+            .ok_or(Error::Corrupt("a checkpoint of the log is missing"))
+    }
+
+    /// The header of block `height`.
+    pub fn block(&self, height: u64) -> Result<BlockHeader, Error> {
+        let state = self.read();
+        state
+            .headers
+            .get(height as usize)
+            .copied()
+            .ok_or(Error::UnknownBlock {
+                height,
+                log_size: state.log.size(),
+            })
+    }
+
+    /// Up to `limit` headers from `from` on.
+    pub fn blocks(&self, from: u64, limit: u64) -> Vec<BlockHeader> {
+        let state = self.read();
+        let start = (from as usize).min(state.headers.len());
+        let end = start.saturating_add(limit.min(BLOCKS_PAGE_MAX) as usize);
+        state.headers[start..end.min(state.headers.len())].to_vec()
+    }
+
+    /// The consistency proof from `from` to `to` blocks.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Digest>, Error> {
+        let state = self.read();
+        let size = state.log.size();
+        if from > to {
+            return Err(Error::SizesReversed { from, to });
+        }
+        if to > size {
+            return Err(Error::BeyondLog {
+                size: to,
+                log_size: size,
+            });
+        }
+        Ok(state.log.consistency_proof(from, to))
+    }
+
+    /// The tlog-proof of block `height` at the checkpoint of `size` blocks (the latest when
+    /// `None`).
+    pub fn log_proof(&self, height: u64, size: Option<u64>) -> Result<String, Error> {
+        let (path, size, latest) = {
+            let state = self.read();
+            let log_size = state.log.size();
+            let size = size.unwrap_or(log_size);
+            if size > log_size {
+                return Err(Error::BeyondLog { size, log_size });
+            }
+            if height >= size {
+                return Err(Error::UnknownBlock {
+                    height,
+                    log_size: size,
+                });
+            }
+            let latest = (size == log_size).then(|| state.latest_checkpoint.clone());
+            (state.log.inclusion_proof(height, size), size, latest)
+        };
+        let checkpoint = match latest {
+            Some(note) => note,
+            None => self.checkpoint(size)?,
+        };
+        Ok(TlogProof {
+            index: height,
+            path,
+            checkpoint,
+        }
+        .to_text())
+    }
+
+    /// Receipts for `entry`, one per time it was notarised, proven at the latest checkpoint.
+    pub fn receipts(&self, entry: &Digest) -> Result<Vec<Receipt>, Error> {
+        let places = self.inner.store.locate(entry, RECEIPTS_PER_ENTRY_MAX)?;
+        let mut receipts = Vec::with_capacity(places.len());
+        for (height, index) in places {
+            let header = self.block(height)?;
+            let tree = self.block_tree(height)?;
+            receipts.push(Receipt {
+                format: RECEIPT_FORMAT.to_owned(),
+                entry: *entry,
+                block: header,
+                entry_index: index,
+                entry_path: tree.inclusion_proof(index),
+                log_proof: self.log_proof(height, None)?,
+            });
+        }
+        Ok(receipts)
+    }
+
+    /// `receipt`, with its log proof moved to the checkpoint of `size` blocks (the latest when
+    /// `None`). The receipt's block must be this log's block at that height.
+    pub fn refresh(&self, receipt: &Receipt, size: Option<u64>) -> Result<Receipt, Error> {
+        let header = self.block(receipt.block.height)?;
+        if header != receipt.block {
+            return Err(Error::ForeignBlock {
+                height: header.height,
+            });
+        }
+        Ok(Receipt {
+            log_proof: self.log_proof(header.height, size)?,
+            ..receipt.clone()
+        })
+    }
+
+    fn block_tree(&self, height: u64) -> Result<Arc<BlockTree>, Error> {
+        {
+            let cache = self
+                .inner
+                .tree_cache
+                .lock()
+                .expect("cache lock is never poisoned");
+            if let Some((_, tree)) = cache.iter().find(|(h, _)| *h == height) {
+                return Ok(Arc::clone(tree));
+            }
+        }
+        let entries = self
+            .inner
+            .store
+            .block_entries(height)?
+            .ok_or(Error::Corrupt("the entries of a block are missing"))?;
+        let tree = Arc::new(BlockTree::build(&entries));
+        let mut cache = self
+            .inner
+            .tree_cache
+            .lock()
+            .expect("cache lock is never poisoned");
+        if cache.len() == BLOCK_TREE_CACHE_BLOCKS {
+            cache.pop_front();
+        }
+        cache.push_back((height, Arc::clone(&tree)));
+        Ok(tree)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, LogState> {
+        self.inner
+            .state
+            .read()
+            .expect("state lock is never poisoned")
+    }
+}
+
+/// Rebuilds the in-memory log from the stored headers and checks it: heights contiguous,
+/// entry numbering contiguous, times monotonic, and the root equal to the last checkpoint's.
+fn recover(store: &Store, verifier: &NoteVerifier) -> Result<LogState, Error> {
+    let mut log = LogTree::new();
+    let mut headers: Vec<BlockHeader> = Vec::new();
+    for header in store.headers() {
+        let header = header?;
+        let expected_first = headers
+            .last()
+            .map_or(0, |last| last.first_entry + last.entry_count);
+        let monotonic = headers
+            .last()
+            .is_none_or(|last| last.time_ms <= header.time_ms);
+        if header.height != headers.len() as u64
+            || header.first_entry != expected_first
+            || header.entry_count == 0
+            || !monotonic
+        {
+            return Err(Error::Corrupt("stored block headers are not a chain"));
+        }
+        log.push(header.leaf_hash());
+        headers.push(header);
+    }
+    let size = log.size();
+    let note = store.checkpoint(size)?.ok_or(Error::Corrupt(
+        "the checkpoint of the last block is missing",
+    ))?;
+    let checkpoint = open_checkpoint(&note, verifier)?;
+    if checkpoint.size != size || checkpoint.root != log.root(size) {
+        return Err(Error::Corrupt(
+            "the last checkpoint does not match the stored blocks",
+        ));
+    }
+    Ok(LogState {
+        log,
+        headers,
+        latest_checkpoint: note,
+    })
+}
+
+impl Inner {
+    fn run(&self) {
+        let interval = Duration::from_millis(self.config.block_interval_ms);
+        let mut last_seal = Instant::now() - interval;
+        loop {
+            let Some(batch) = self.next_batch(last_seal + interval) else {
+                return;
+            };
+            last_seal = Instant::now();
+            if let Err(error) = self.seal(batch) {
+                tracing::error!(%error, "the notary stops: a block could not be stored");
+                self.failed.store(true, Ordering::Release);
+                let mut queue = self.queue.lock().expect("queue lock is never poisoned");
+                queue.closed = true;
+                for pending in queue.pending.drain(..) {
+                    let _ = pending.reply.send(Err(Error::Stopped));
+                }
+                queue.entries = 0;
+                self.wake.notify_all();
+                return;
+            }
+        }
+    }
+
+    /// Waits for entries, then until `deadline` or a full block, and takes whole submissions
+    /// up to the block size. `None` once closed and drained.
+    fn next_batch(&self, deadline: Instant) -> Option<Vec<Pending>> {
+        let mut queue = self.queue.lock().expect("queue lock is never poisoned");
+        while queue.pending.is_empty() {
+            if queue.closed {
+                self.wake.notify_all();
+                return None;
+            }
+            queue = self.wake.wait(queue).expect("queue lock is never poisoned");
+        }
+        loop {
+            let now = Instant::now();
+            if queue.closed || queue.entries >= self.config.block_entries_max || now >= deadline {
+                break;
+            }
+            queue = self
+                .wake
+                .wait_timeout(queue, deadline - now)
+                .expect("queue lock is never poisoned")
+                .0;
+        }
+        let mut batch = Vec::new();
+        let mut taken = 0;
+        while let Some(next) = queue.pending.front() {
+            if taken > 0 && taken + next.entries.len() > self.config.block_entries_max {
+                break;
+            }
+            taken += next.entries.len();
+            batch.push(queue.pending.pop_front().expect("front exists"));
+        }
+        queue.entries -= taken;
+        Some(batch)
+    }
+
+    /// Builds the block, signs the next checkpoint, stores both durably, then updates the
+    /// readers' view and answers the submitters.
+    fn seal(&self, batch: Vec<Pending>) -> Result<(), Error> {
+        let entries: Vec<Digest> = batch
+            .iter()
+            .flat_map(|pending| pending.entries.iter().copied())
+            .collect();
+        let tree = BlockTree::build(&entries);
+        let (header, frontier) = {
+            let state = self.state.read().expect("state lock is never poisoned");
+            let last = state.headers.last();
+            let size = state.log.size();
+            let header = BlockHeader {
+                height: size,
+                time_ms: now_ms().max(last.map_or(0, |last| last.time_ms)),
+                first_entry: last.map_or(0, |last| last.first_entry + last.entry_count),
+                entry_count: entries.len() as u64,
+                entries_root: tree.root(),
+            };
+            let frontier = Frontier::new(size, state.log.frontier(size))
+                .expect("the log's frontier has one node per set bit");
+            (header, frontier)
+        };
+        // The new leaf is the last one: its audit path is the old frontier, smallest first.
+        let path: Vec<Digest> = frontier.nodes().iter().rev().copied().collect();
+        let mut next = frontier;
+        next.push(header.leaf_hash());
+        let checkpoint = Checkpoint {
+            origin: self.config.origin.clone(),
+            size: next.size(),
+            root: next.root(),
+        };
+        let note = self.signer.sign(&checkpoint.to_text())?;
+        self.store.append_block(&header, &entries, &note)?;
+        {
+            let mut state = self.state.write().expect("state lock is never poisoned");
+            state.log.push(header.leaf_hash());
+            debug_assert_eq!(state.log.root(checkpoint.size), checkpoint.root);
+            state.headers.push(header);
+            state.latest_checkpoint.clone_from(&note);
+        }
+        let block = Arc::new(SealedBlock {
+            header,
+            tree,
+            entries,
+            log_proof: TlogProof {
+                index: header.height,
+                path,
+                checkpoint: note,
+            }
+            .to_text(),
+        });
+        let mut offset = 0;
+        for pending in batch {
+            let count = pending.entries.len() as u64;
+            // A submitter that went away no longer needs its answer.
+            let _ = pending.reply.send(Ok(Submitted {
+                block: Arc::clone(&block),
+                offset,
+                count,
+            }));
+            offset += count;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,304 @@
+//! Receipts: everything an auditor needs, offline, to prove that an entry was in a block and
+//! that the block is in the notary's signed log.
+//!
+//! The block-in-log part is a C2SP `tlog-proof` (index = block height, the RFC 6962 inclusion
+//! path of the block's header, and the signed checkpoint verbatim).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::block::BlockHeader;
+use crate::hash::{leaf_hash, Digest};
+use crate::merkle::{verify_inclusion, ProofError, PROOF_HASHES_MAX};
+use crate::note::{open_checkpoint, Checkpoint, NoteError, NoteVerifier};
+
+/// The `format` of the receipts this code writes and reads.
+pub const RECEIPT_FORMAT: &str = "sigillo.receipt/v1";
+/// First line of a C2SP tlog-proof.
+const TLOG_PROOF_HEADER: &str = "c2sp.org/tlog-proof@v1";
+
+/// A receipt for one entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// Always [`RECEIPT_FORMAT`].
+    pub format: String,
+    /// The entry (a SHA-256 digest) the receipt is for.
+    pub entry: Digest,
+    /// The header of the block holding the entry.
+    pub block: BlockHeader,
+    /// The entry's position inside the block, from 0.
+    pub entry_index: u64,
+    /// RFC 6962 audit path of the entry in the block's tree, from the leaf's sibling up.
+    pub entry_path: Vec<Digest>,
+    /// C2SP tlog-proof of the block header in the log, with the signed checkpoint.
+    pub log_proof: String,
+}
+
+/// A C2SP tlog-proof: a leaf index, its inclusion path and a signed checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlogProof {
+    /// Zero-based leaf index (the block height).
+    pub index: u64,
+    /// RFC 6962 inclusion path of the leaf in the checkpointed tree.
+    pub path: Vec<Digest>,
+    /// The signed checkpoint note, verbatim.
+    pub checkpoint: String,
+}
+
+impl TlogProof {
+    /// The text form.
+    pub fn to_text(&self) -> String {
+        let mut out = String::with_capacity(64 + self.path.len() * 45 + self.checkpoint.len());
+        out.push_str(TLOG_PROOF_HEADER);
+        out.push_str("\nindex ");
+        out.push_str(&self.index.to_string());
+        out.push('\n');
+        for hash in &self.path {
+            out.push_str(&hash.to_base64());
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str(&self.checkpoint);
+        out
+    }
+
+    /// Parses the text form. Extra data (the optional `extra` line) is refused: Sigillo
+    /// receipts carry the block header in JSON instead.
+    pub fn parse(text: &str) -> Result<TlogProof, ReceiptError> {
+        let bad = |reason| ReceiptError::MalformedLogProof { reason };
+        let rest = text
+            .strip_prefix(TLOG_PROOF_HEADER)
+            .and_then(|rest| rest.strip_prefix('\n'))
+            .ok_or(bad("the first line is not c2sp.org/tlog-proof@v1"))?;
+        let (index_line, mut rest) = rest.split_once('\n').ok_or(bad("no index line"))?;
+        let index = index_line
+            .strip_prefix("index ")
+            .ok_or(bad("no index line"))?;
+        if index.is_empty()
+            || !index.bytes().all(|b| b.is_ascii_digit())
+            || (index.len() > 1 && index.starts_with('0'))
+        {
+            return Err(bad("the index is a decimal without leading zeros"));
+        }
+        let index: u64 = index.parse().map_err(|_| bad("the index overflows"))?;
+        let mut path = Vec::new();
+        loop {
+            let (line, after) = rest.split_once('\n').ok_or(bad("no checkpoint"))?;
+            rest = after;
+            if line.is_empty() {
+                break;
+            }
+            if path.len() == PROOF_HASHES_MAX {
+                return Err(bad("the inclusion path is too long"));
+            }
+            path.push(Digest::from_base64(line).map_err(|_| bad("a path line is not a hash"))?);
+        }
+        Ok(TlogProof {
+            index,
+            path,
+            checkpoint: rest.to_owned(),
+        })
+    }
+}
+
+/// Why a receipt did not verify. Each check has its own variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    /// The receipt's format is not one this verifier knows.
+    #[error("unsupported receipt format {got:?}, want {RECEIPT_FORMAT:?}")]
+    UnsupportedFormat {
+        /// The format found.
+        got: String,
+    },
+    /// The entry checked is not the entry in the receipt: the file changed, or the wrong file.
+    #[error("the receipt is for entry {in_receipt}, not {checked}")]
+    EntryMismatch {
+        /// The entry in the receipt.
+        in_receipt: Digest,
+        /// The entry being checked.
+        checked: Digest,
+    },
+    /// The entry's path does not lead to the block's entries root.
+    #[error("the entry is not in the block: {0}")]
+    EntryPath(ProofError),
+    /// The tlog-proof's index is not the block's height.
+    #[error("the log proof is for block {proof_index}, the header says {height}")]
+    BlockIndexMismatch {
+        /// Index in the tlog-proof.
+        proof_index: u64,
+        /// Height in the header.
+        height: u64,
+    },
+    /// The log proof is not a C2SP tlog-proof.
+    #[error("malformed log proof: {reason}")]
+    MalformedLogProof {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The checkpoint's signature or form is wrong, or it is signed by an unknown key.
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] NoteError),
+    /// The block header is not in the checkpointed log.
+    #[error("the block is not in the signed log: {0}")]
+    BlockPath(ProofError),
+}
+
+/// What a verified receipt proves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedReceipt {
+    /// The block holding the entry.
+    pub block: BlockHeader,
+    /// The signed checkpoint that covers the block.
+    pub checkpoint: Checkpoint,
+}
+
+/// Verifies receipts against one trusted notary key. It remembers the blocks it has already
+/// proven in the log, so receipts of the same block cost one path check each and one
+/// signature check is shared by every receipt under a checkpoint.
+#[derive(Debug)]
+pub struct ReceiptVerifier {
+    key: NoteVerifier,
+    /// Verified (header, log proof) pairs and the checkpoint they proved.
+    proven_blocks: HashMap<(BlockHeader, String), Checkpoint>,
+    /// Verified checkpoint notes.
+    proven_checkpoints: HashMap<String, Checkpoint>,
+}
+
+/// Caches are cleared beyond this many items, to bound memory on long runs.
+const VERIFIER_CACHE_ITEMS_MAX: usize = 4096;
+
+impl ReceiptVerifier {
+    /// A verifier that trusts `key`.
+    pub fn new(key: NoteVerifier) -> ReceiptVerifier {
+        ReceiptVerifier {
+            key,
+            proven_blocks: HashMap::new(),
+            proven_checkpoints: HashMap::new(),
+        }
+    }
+
+    /// Verifies `receipt` for `entry`. Every check is made; the first failure is returned.
+    pub fn verify(
+        &mut self,
+        receipt: &Receipt,
+        entry: &Digest,
+    ) -> Result<VerifiedReceipt, ReceiptError> {
+        if receipt.format != RECEIPT_FORMAT {
+            return Err(ReceiptError::UnsupportedFormat {
+                got: receipt.format.clone(),
+            });
+        }
+        if receipt.entry != *entry {
+            return Err(ReceiptError::EntryMismatch {
+                in_receipt: receipt.entry,
+                checked: *entry,
+            });
+        }
+        let block = &receipt.block;
+        verify_inclusion(
+            receipt.entry_index,
+            block.entry_count,
+            &leaf_hash(entry.as_bytes()),
+            &receipt.entry_path,
+            &block.entries_root,
+        )
+        .map_err(ReceiptError::EntryPath)?;
+
+        let key = (*block, receipt.log_proof.clone());
+        if let Some(checkpoint) = self.proven_blocks.get(&key) {
+            return Ok(VerifiedReceipt {
+                block: *block,
+                checkpoint: checkpoint.clone(),
+            });
+        }
+        let checkpoint = self.verify_block(block, &receipt.log_proof)?;
+        if self.proven_blocks.len() >= VERIFIER_CACHE_ITEMS_MAX {
+            self.proven_blocks.clear();
+        }
+        self.proven_blocks.insert(key, checkpoint.clone());
+        Ok(VerifiedReceipt {
+            block: *block,
+            checkpoint,
+        })
+    }
+
+    /// Verifies that `block` is in the log, by a tlog-proof text. Returns the checkpoint.
+    pub fn verify_block(
+        &mut self,
+        block: &BlockHeader,
+        log_proof: &str,
+    ) -> Result<Checkpoint, ReceiptError> {
+        let proof = TlogProof::parse(log_proof)?;
+        if proof.index != block.height {
+            return Err(ReceiptError::BlockIndexMismatch {
+                proof_index: proof.index,
+                height: block.height,
+            });
+        }
+        let checkpoint = self.open_checkpoint(&proof.checkpoint)?;
+        verify_inclusion(
+            proof.index,
+            checkpoint.size,
+            &block.leaf_hash(),
+            &proof.path,
+            &checkpoint.root,
+        )
+        .map_err(ReceiptError::BlockPath)?;
+        Ok(checkpoint)
+    }
+
+    /// Opens a signed checkpoint with the trusted key, once per distinct note.
+    pub fn open_checkpoint(&mut self, note: &str) -> Result<Checkpoint, ReceiptError> {
+        if let Some(checkpoint) = self.proven_checkpoints.get(note) {
+            return Ok(checkpoint.clone());
+        }
+        let checkpoint = open_checkpoint(note, &self.key)?;
+        if self.proven_checkpoints.len() >= VERIFIER_CACHE_ITEMS_MAX {
+            self.proven_checkpoints.clear();
+        }
+        self.proven_checkpoints
+            .insert(note.to_owned(), checkpoint.clone());
+        Ok(checkpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tlog_proof_c2sp_example_shape_parses() {
+        // The shape of the c2sp.org/tlog-proof example (without the optional extra line).
+        let text = "c2sp.org/tlog-proof@v1\nindex 73894\ngSKyXoYZUgZ6jduWYrkDOARinOMGJveXjgMkBTcdPlQ=\nB95lDa8R83lS8n0eG+o0buTxRKQTYFi//1U8anccXmA=\n\nexample.com/fancylog\n109482\nsFodV/vSp5O8n9a8QpW6PRY97tfOSW5bsc2Xl/EQi08=\n\n\u{2014} example.com/fancylog hI2DJw==\n";
+        let proof = TlogProof::parse(text).unwrap();
+        assert_eq!(proof.index, 73894);
+        assert_eq!(proof.path.len(), 2);
+        assert!(proof
+            .checkpoint
+            .starts_with("example.com/fancylog\n109482\n"));
+        assert_eq!(proof.to_text(), text);
+    }
+
+    #[test]
+    fn tlog_proof_rejects_malformed() {
+        for bad in [
+            "",
+            "c2sp.org/tlog-proof@v2\nindex 1\n\nx",
+            "c2sp.org/tlog-proof@v1\nindex 01\n\nx",
+            "c2sp.org/tlog-proof@v1\nindex -1\n\nx",
+            "c2sp.org/tlog-proof@v1\nindex 1\nnot-base64\n\nx",
+            "c2sp.org/tlog-proof@v1\nindex 1\nAAAA\n\nx",
+            "c2sp.org/tlog-proof@v1\nindex 1\n",
+        ] {
+            assert!(
+                matches!(
+                    TlogProof::parse(bad),
+                    Err(ReceiptError::MalformedLogProof { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+}

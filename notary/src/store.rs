@@ -1,0 +1,222 @@
+//! The notary's storage, on `sled`. The only module that names the storage engine.
+//!
+//! One sled tree, keys prefixed by kind:
+//! - `H` height(u64 BE) → encoded block header
+//! - `E` height(u64 BE) → the block's entries, concatenated 32-byte digests
+//! - `I` digest(32) height(u64 BE) index(u64 BE) → empty: where an entry was notarised
+//! - `C` size(u64 BE) → signed checkpoint note
+//! - `M` name → metadata (origin)
+//!
+//! A block, its entries, its index and its checkpoint are written in one atomic batch and made
+//! durable with one flush (fsync) before anything is acknowledged.
+
+use std::path::Path;
+
+use crate::block::BlockHeader;
+use crate::hash::{Digest, DIGEST_BYTES};
+
+const HEADER: u8 = b'H';
+const ENTRIES: u8 = b'E';
+const INDEX: u8 = b'I';
+const CHECKPOINT: u8 = b'C';
+const META: u8 = b'M';
+
+/// A storage failure. The notary stops accepting entries after one (fail-stop).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The engine failed (I/O, corruption it detected).
+    #[error("storage engine: {0}")]
+    Engine(#[from] sled::Error),
+    /// Stored data does not have the shape this code writes.
+    #[error("stored data is corrupt: {what}")]
+    Corrupt {
+        /// What was found wrong.
+        what: String,
+    },
+}
+
+/// The notary's durable state.
+pub struct Store {
+    db: sled::Db,
+}
+
+fn key(prefix: u8, number: u64) -> [u8; 9] {
+    let mut out = [0u8; 9];
+    out[0] = prefix;
+    out[1..].copy_from_slice(&number.to_be_bytes());
+    out
+}
+
+fn index_key(entry: &Digest, height: u64, index: u64) -> [u8; 49] {
+    let mut out = [0u8; 49];
+    out[0] = INDEX;
+    out[1..33].copy_from_slice(entry.as_bytes());
+    out[33..41].copy_from_slice(&height.to_be_bytes());
+    out[41..].copy_from_slice(&index.to_be_bytes());
+    out
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(256 * 1024 * 1024)
+            .open()?;
+        Ok(Store { db })
+    }
+
+    /// A metadata value.
+    pub fn meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let mut k = vec![META];
+        k.extend_from_slice(name.as_bytes());
+        match self.db.get(k)? {
+            None => Ok(None),
+            Some(value) => {
+                String::from_utf8(value.to_vec())
+                    .map(Some)
+                    .map_err(|_| StoreError::Corrupt {
+                        what: format!("metadata {name} is not UTF-8"),
+                    })
+            }
+        }
+    }
+
+    /// Sets a metadata value and an initial checkpoint, durably.
+    pub fn initialise(&self, origin: &str, empty_checkpoint: &str) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut k = vec![META];
+        k.extend_from_slice(b"origin");
+        batch.insert(k, origin.as_bytes());
+        batch.insert(&key(CHECKPOINT, 0)[..], empty_checkpoint.as_bytes());
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Writes a block, its entries, their index and the checkpoint that follows it, in one
+    /// batch, and returns once it is on disk.
+    pub fn append_block(
+        &self,
+        header: &BlockHeader,
+        entries: &[Digest],
+        checkpoint: &str,
+    ) -> Result<(), StoreError> {
+        debug_assert_eq!(entries.len() as u64, header.entry_count);
+        let mut batch = sled::Batch::default();
+        batch.insert(&key(HEADER, header.height)[..], &header.encode()[..]);
+        let mut concatenated = Vec::with_capacity(entries.len() * DIGEST_BYTES);
+        for (index, entry) in entries.iter().enumerate() {
+            concatenated.extend_from_slice(entry.as_bytes());
+            batch.insert(&index_key(entry, header.height, index as u64)[..], &[][..]);
+        }
+        batch.insert(&key(ENTRIES, header.height)[..], concatenated);
+        batch.insert(
+            &key(CHECKPOINT, header.height + 1)[..],
+            checkpoint.as_bytes(),
+        );
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Every block header, in height order.
+    pub fn headers(&self) -> impl Iterator<Item = Result<BlockHeader, StoreError>> + '_ {
+        self.db.scan_prefix([HEADER]).map(|item| {
+            let (k, value) = item?;
+            BlockHeader::decode(&value).ok_or_else(|| StoreError::Corrupt {
+                what: format!("block header under key {}", hex::encode(&k)),
+            })
+        })
+    }
+
+    /// The entries of block `height`.
+    pub fn block_entries(&self, height: u64) -> Result<Option<Vec<Digest>>, StoreError> {
+        let Some(value) = self.db.get(key(ENTRIES, height))? else {
+            return Ok(None);
+        };
+        if value.len() % DIGEST_BYTES != 0 {
+            return Err(StoreError::Corrupt {
+                what: format!("entries of block {height}"),
+            });
+        }
+        let entries = value
+            .chunks_exact(DIGEST_BYTES)
+            .map(|chunk| Digest::from_slice(chunk).expect("chunks are 32 bytes"))
+            .collect();
+        Ok(Some(entries))
+    }
+
+    /// Where `entry` was notarised: (block height, index in block), oldest first, at most
+    /// `limit` places.
+    pub fn locate(&self, entry: &Digest, limit: usize) -> Result<Vec<(u64, u64)>, StoreError> {
+        let mut prefix = vec![INDEX];
+        prefix.extend_from_slice(entry.as_bytes());
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(prefix).take(limit) {
+            let (k, _) = item?;
+            if k.len() != 49 {
+                return Err(StoreError::Corrupt {
+                    what: "an index key".into(),
+                });
+            }
+            let word = |at: usize| {
+                let mut buffer = [0u8; 8];
+                buffer.copy_from_slice(&k[at..at + 8]);
+                u64::from_be_bytes(buffer)
+            };
+            out.push((word(33), word(41)));
+        }
+        Ok(out)
+    }
+
+    /// The signed checkpoint of the log at `size` blocks.
+    pub fn checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
+        match self.db.get(key(CHECKPOINT, size))? {
+            None => Ok(None),
+            Some(value) => {
+                String::from_utf8(value.to_vec())
+                    .map(Some)
+                    .map_err(|_| StoreError::Corrupt {
+                        what: format!("checkpoint {size} is not UTF-8"),
+                    })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_round_trips_across_reopen() {
+        let dir = std::env::temp_dir().join(format!("sigillo-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let entries = vec![Digest::sha256(b"a"), Digest::sha256(b"b")];
+        let header = BlockHeader {
+            height: 0,
+            time_ms: 10,
+            first_entry: 0,
+            entry_count: 2,
+            entries_root: Digest::sha256(b"root"),
+        };
+        {
+            let store = Store::open(&dir).unwrap();
+            store.initialise("origin", "empty\n").unwrap();
+            store.append_block(&header, &entries, "one\n").unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.meta("origin").unwrap().as_deref(), Some("origin"));
+        let headers: Vec<_> = store.headers().map(Result::unwrap).collect();
+        assert_eq!(headers, vec![header]);
+        assert_eq!(store.block_entries(0).unwrap(), Some(entries.clone()));
+        assert_eq!(store.block_entries(1).unwrap(), None);
+        assert_eq!(store.locate(&entries[1], 10).unwrap(), vec![(0, 1)]);
+        assert_eq!(store.locate(&Digest::sha256(b"c"), 10).unwrap(), vec![]);
+        assert_eq!(store.checkpoint(1).unwrap().as_deref(), Some("one\n"));
+        assert_eq!(store.checkpoint(0).unwrap().as_deref(), Some("empty\n"));
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
