@@ -1,1 +1,389 @@
-//! http
+//! The notary's HTTP edge (axum): routes under `/v1/notary`, the did:web document, and the one
+//! place where errors become status codes and JSON bodies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::hash::Digest;
+use crate::notary::{Notary, BATCH_ENTRIES_MAX, BLOCKS_PAGE_MAX};
+use crate::receipt::Receipt;
+use crate::Error;
+
+/// Largest request body accepted: a full batch of hex digests in JSON fits with room to spare.
+pub const REQUEST_BODY_BYTES_MAX: usize = 1024 * 1024;
+
+/// An error as the API shows it: a status, a stable code, the field at fault and a reason.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    field: Option<String>,
+    message: String,
+}
+
+impl ApiError {
+    /// A 400 naming the field and the reason.
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// A 404 for something that does not exist.
+    pub fn not_found(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": {
+                "code": self.code,
+                "field": self.field,
+                "message": self.message,
+            }
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> ApiError {
+        let (status, code, field) = match &error {
+            Error::BatchSize { .. } => (StatusCode::BAD_REQUEST, "invalid_request", "entries"),
+            Error::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", ""),
+            Error::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "stopped", ""),
+            Error::UnknownBlock { .. } => (StatusCode::NOT_FOUND, "not_found", "height"),
+            Error::BeyondLog { .. } => (StatusCode::BAD_REQUEST, "invalid_request", "size"),
+            Error::SizesReversed { .. } => (StatusCode::BAD_REQUEST, "invalid_request", "from"),
+            Error::ForeignBlock { .. } => (StatusCode::BAD_REQUEST, "invalid_request", "receipt"),
+            Error::Config { .. } | Error::Note(_) | Error::Store(_) | Error::Corrupt(_) => {
+                // Internal failures are logged once here and shown generically.
+                tracing::error!(%error, "internal error");
+                return ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    field: None,
+                    message: "internal error".into(),
+                };
+            }
+        };
+        ApiError {
+            status,
+            code,
+            field: (!field.is_empty()).then(|| field.to_owned()),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> ApiError {
+        let status = rejection.status();
+        ApiError {
+            status,
+            code: if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "invalid_request"
+            },
+            field: Some("body".into()),
+            message: if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("the body is larger than {REQUEST_BODY_BYTES_MAX} bytes")
+            } else {
+                rejection.body_text()
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    notary: Notary,
+    did_document: Option<Arc<Value>>,
+}
+
+/// The notary's routes. `did_document`, when given, is served at `did_path` (the path its
+/// did:web DID resolves to, such as `/notary/did.json`).
+pub fn router(notary: Notary, did_document: Option<(String, Value)>) -> Router {
+    let (did_path, document) = match did_document {
+        Some((path, document)) => (Some(path), Some(Arc::new(document))),
+        None => (None, None),
+    };
+    let state = AppState {
+        notary,
+        did_document: document,
+    };
+    let mut router = Router::new()
+        .route("/v1/notary/entries", post(submit))
+        .route("/v1/notary/entries/{digest}", get(receipts))
+        .route("/v1/notary/checkpoint", get(latest_checkpoint))
+        .route("/v1/notary/checkpoints/{size}", get(checkpoint))
+        .route("/v1/notary/blocks", get(blocks))
+        .route("/v1/notary/blocks/{height}", get(block))
+        .route("/v1/notary/proofs/consistency", get(consistency))
+        .route("/v1/notary/proofs/inclusion", get(inclusion))
+        .route("/v1/notary/receipts/refresh", post(refresh))
+        .route("/v1/notary/key", get(key));
+    if let Some(path) = did_path {
+        router = router.route(&path, get(did_document_handler));
+    }
+    router
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .with_state(state)
+}
+
+fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| ApiError::bad_request("body", error.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitRequest<'a> {
+    #[serde(borrow)]
+    entry: Option<&'a str>,
+    #[serde(borrow)]
+    entries: Option<Vec<&'a str>>,
+}
+
+fn parse_entries(request: SubmitRequest<'_>) -> Result<Vec<Digest>, ApiError> {
+    match (request.entry, request.entries) {
+        (Some(entry), None) => Digest::from_hex(entry)
+            .map(|digest| vec![digest])
+            .map_err(|error| ApiError::bad_request("entry", error.to_string())),
+        (None, Some(entries)) => {
+            if entries.is_empty() || entries.len() > BATCH_ENTRIES_MAX {
+                return Err(ApiError::bad_request(
+                    "entries",
+                    format!(
+                        "a batch holds 1 to {BATCH_ENTRIES_MAX} entries, got {}",
+                        entries.len()
+                    ),
+                ));
+            }
+            entries
+                .iter()
+                .enumerate()
+                .map(|(index, text)| {
+                    Digest::from_hex(text).map_err(|error| {
+                        ApiError::bad_request(format!("entries[{index}]"), error.to_string())
+                    })
+                })
+                .collect()
+        }
+        _ => Err(ApiError::bad_request(
+            "body",
+            "give either \"entry\" (one hex SHA-256 digest) or \"entries\" (a list of them)",
+        )),
+    }
+}
+
+/// `POST /v1/notary/entries`: answers with the receipts once the block is durable.
+async fn submit(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
+    let entries = parse_entries(parse_json(&body)?)?;
+    let submitted = state.notary.submit(entries).await?;
+    Ok((StatusCode::CREATED, Json(submitted.bundle())).into_response())
+}
+
+fn parse_digest(text: &str) -> Result<Digest, ApiError> {
+    Digest::from_hex(text).map_err(|error| ApiError::bad_request("digest", error.to_string()))
+}
+
+fn parse_number(field: &str, text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(field, format!("{field} must be a non-negative integer"))
+    })
+}
+
+fn query_number(
+    query: &HashMap<String, String>,
+    field: &str,
+    default: Option<u64>,
+) -> Result<u64, ApiError> {
+    match (query.get(field), default) {
+        (Some(text), _) => parse_number(field, text),
+        (None, Some(value)) => Ok(value),
+        (None, None) => Err(ApiError::bad_request(field, format!("{field} is required"))),
+    }
+}
+
+fn query_map(
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
+    query
+        .map(|Query(map)| map)
+        .map_err(|rejection| ApiError::bad_request("query", rejection.body_text()))
+}
+
+/// `GET /v1/notary/entries/{digest}`.
+async fn receipts(
+    State(state): State<AppState>,
+    Path(digest): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let digest = parse_digest(&digest)?;
+    let notary = state.notary.clone();
+    let receipts = tokio::task::spawn_blocking(move || notary.receipts(&digest))
+        .await
+        .map_err(|_| ApiError::from(Error::Stopped))??;
+    if receipts.is_empty() {
+        return Err(ApiError::not_found(
+            "digest",
+            format!("{digest} has not been notarised"),
+        ));
+    }
+    Ok(Json(json!({ "receipts": receipts })))
+}
+
+fn note_response(note: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response()
+}
+
+/// `GET /v1/notary/checkpoint`: the latest signed checkpoint, as a C2SP signed note.
+async fn latest_checkpoint(State(state): State<AppState>) -> Response {
+    note_response(state.notary.latest_checkpoint())
+}
+
+/// `GET /v1/notary/checkpoints/{size}`.
+async fn checkpoint(
+    State(state): State<AppState>,
+    Path(size): Path<String>,
+) -> Result<Response, ApiError> {
+    let size = parse_number("size", &size)?;
+    let log_size = state.notary.size();
+    if size > log_size {
+        return Err(ApiError::not_found(
+            "size",
+            format!("the log has {log_size} blocks, not {size}"),
+        ));
+    }
+    Ok(note_response(state.notary.checkpoint(size)?))
+}
+
+/// `GET /v1/notary/blocks/{height}`.
+async fn block(
+    State(state): State<AppState>,
+    Path(height): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let height = parse_number("height", &height)?;
+    let header = state.notary.block(height)?;
+    Ok(Json(json!({
+        "block": header,
+        "encoded": hex::encode(header.encode()),
+        "leaf_hash": header.leaf_hash(),
+    })))
+}
+
+/// `GET /v1/notary/blocks?from=N&limit=M`: a page of headers.
+async fn blocks(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let query = query_map(query)?;
+    let from = query_number(&query, "from", Some(0))?;
+    let limit = query_number(&query, "limit", Some(BLOCKS_PAGE_MAX))?;
+    if limit == 0 || limit > BLOCKS_PAGE_MAX {
+        return Err(ApiError::bad_request(
+            "limit",
+            format!("limit is 1 to {BLOCKS_PAGE_MAX}"),
+        ));
+    }
+    let headers = state.notary.blocks(from, limit);
+    Ok(Json(json!({ "from": from, "blocks": headers })))
+}
+
+/// `GET /v1/notary/proofs/consistency?from=N&to=M`.
+async fn consistency(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let query = query_map(query)?;
+    let from = query_number(&query, "from", None)?;
+    let to = query_number(&query, "to", None)?;
+    let proof = state.notary.consistency_proof(from, to)?;
+    Ok(Json(json!({ "from": from, "to": to, "proof": proof })))
+}
+
+/// `GET /v1/notary/proofs/inclusion?height=H[&size=N]`: the C2SP tlog-proof of a block.
+async fn inclusion(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let query = query_map(query)?;
+    let height = query_number(&query, "height", None)?;
+    let size = query
+        .get("size")
+        .map(|s| parse_number("size", s))
+        .transpose()?;
+    Ok(note_response(state.notary.log_proof(height, size)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    receipt: Receipt,
+    tree_size: Option<u64>,
+}
+
+/// `POST /v1/notary/receipts/refresh`: the receipt proven at a later checkpoint.
+async fn refresh(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Receipt>, ApiError> {
+    let body = body?;
+    let request: RefreshRequest = parse_json(&body)?;
+    if let Some(size) = request.tree_size {
+        if size <= request.receipt.block.height {
+            return Err(ApiError::bad_request(
+                "tree_size",
+                "the tree size must be above the receipt's block height",
+            ));
+        }
+    }
+    Ok(Json(
+        state.notary.refresh(&request.receipt, request.tree_size)?,
+    ))
+}
+
+/// `GET /v1/notary/key`: the C2SP note verifier key of the checkpoints.
+async fn key(State(state): State<AppState>) -> Response {
+    note_response(format!("{}\n", state.notary.verifier().to_vkey()))
+}
+
+async fn did_document_handler(State(state): State<AppState>) -> Response {
+    match state.did_document {
+        Some(document) => (
+            [(header::CONTENT_TYPE, "application/did+json")],
+            Json(document.as_ref().clone()),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

@@ -14,7 +14,9 @@ use crate::block::BlockHeader;
 use crate::hash::Digest;
 use crate::merkle::{BlockTree, Frontier, LogTree};
 use crate::note::{open_checkpoint, Checkpoint, NoteSigner, NoteVerifier};
-use crate::receipt::{Receipt, TlogProof, RECEIPT_FORMAT};
+use crate::receipt::{
+    BundledEntry, Receipt, ReceiptBundle, TlogProof, RECEIPT_BUNDLE_FORMAT, RECEIPT_FORMAT,
+};
 use crate::store::Store;
 use crate::Error;
 
@@ -109,6 +111,22 @@ impl Submitted {
         (self.offset..self.offset + self.count)
             .map(|index| self.block.receipt(index))
             .collect()
+    }
+
+    /// The same receipts, with the block header and log proof given once.
+    pub fn bundle(&self) -> ReceiptBundle {
+        ReceiptBundle {
+            format: RECEIPT_BUNDLE_FORMAT.to_owned(),
+            block: self.block.header,
+            log_proof: self.block.log_proof.clone(),
+            entries: (self.offset..self.offset + self.count)
+                .map(|index| BundledEntry {
+                    entry: self.block.entries[index as usize],
+                    entry_index: index,
+                    entry_path: self.block.tree.inclusion_proof(index),
+                })
+                .collect(),
+        }
     }
 }
 

@@ -36,6 +36,54 @@ pub struct Receipt {
     pub log_proof: String,
 }
 
+/// The format of a [`ReceiptBundle`].
+pub const RECEIPT_BUNDLE_FORMAT: &str = "sigillo.receipt-bundle/v1";
+
+/// The receipts of one submission, factored: all its entries are in one block, so the block
+/// header and the log proof are given once. [`ReceiptBundle::receipts`] expands it into
+/// standalone [`Receipt`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptBundle {
+    /// Always [`RECEIPT_BUNDLE_FORMAT`].
+    pub format: String,
+    /// The header of the block holding every entry.
+    pub block: BlockHeader,
+    /// C2SP tlog-proof of the block header in the log.
+    pub log_proof: String,
+    /// Each entry with its place and path in the block, in submission order.
+    pub entries: Vec<BundledEntry>,
+}
+
+/// One entry of a [`ReceiptBundle`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundledEntry {
+    /// The entry.
+    pub entry: Digest,
+    /// Its index in the block.
+    pub entry_index: u64,
+    /// Its RFC 6962 audit path in the block's tree.
+    pub entry_path: Vec<Digest>,
+}
+
+impl ReceiptBundle {
+    /// The standalone receipts, in submission order.
+    pub fn receipts(&self) -> Vec<Receipt> {
+        self.entries
+            .iter()
+            .map(|item| Receipt {
+                format: RECEIPT_FORMAT.to_owned(),
+                entry: item.entry,
+                block: self.block,
+                entry_index: item.entry_index,
+                entry_path: item.entry_path.clone(),
+                log_proof: self.log_proof.clone(),
+            })
+            .collect()
+    }
+}
+
 /// A C2SP tlog-proof: a leaf index, its inclusion path and a signed checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlogProof {
