@@ -12,7 +12,9 @@ use notary::{BlockHeader, Checkpoint, Digest, NoteSigner, Receipt, ReceiptVerifi
 const ORIGIN: &str = "bench.sigillo/notary";
 
 fn entries(count: u32) -> Vec<Digest> {
-    (0..count).map(|i| Digest::sha256(&i.to_le_bytes())).collect()
+    (0..count)
+        .map(|i| Digest::sha256(&i.to_le_bytes()))
+        .collect()
 }
 
 fn block_building(c: &mut Criterion) {
@@ -109,6 +111,7 @@ fn receipts(count: u32) -> (Vec<Receipt>, Vec<Digest>, NoteSigner) {
             entry_index: i,
             entry_path: tree.inclusion_proof(i),
             log_proof: log_proof.clone(),
+            salt: None,
         })
         .collect();
     (receipts, entries, signer)

@@ -81,6 +81,7 @@ impl SealedBlock {
             entry_index: index,
             entry_path: self.tree.inclusion_proof(index),
             log_proof: self.log_proof.clone(),
+            salt: None,
         }
     }
 
@@ -405,6 +406,7 @@ impl Notary {
                 entry_index: index,
                 entry_path: tree.inclusion_proof(index),
                 log_proof: self.log_proof(height, None)?,
+                salt: None,
             });
         }
         Ok(receipts)

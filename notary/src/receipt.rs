@@ -34,6 +34,10 @@ pub struct Receipt {
     pub entry_path: Vec<Digest>,
     /// C2SP tlog-proof of the block header in the log, with the signed checkpoint.
     pub log_proof: String,
+    /// The submitter's optional blinding salt (hex), never sent to the notary: when present,
+    /// `entry = SHA-256(salt || SHA-256(document))`, so entries reveal nothing about documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
 }
 
 /// The format of a [`ReceiptBundle`].
@@ -79,6 +83,7 @@ impl ReceiptBundle {
                 entry_index: item.entry_index,
                 entry_path: item.entry_path.clone(),
                 log_proof: self.log_proof.clone(),
+                salt: None,
             })
             .collect()
     }

@@ -1,1 +1,71 @@
-fn main() {}
+//! `sigillo`: the service and the command-line tool. This binary only wires the library crates
+//! together; the logic lives in them.
+
+mod audit;
+mod bench;
+mod serve;
+mod stamp;
+mod trust;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Sigillo: notarisation, verifiable credentials and eligibility for public bodies.
+#[derive(Parser)]
+#[command(name = "sigillo", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (notary API) on the embedded store.
+    Serve(serve::ServeArgs),
+    /// Hash files locally, notarise the digests, save FILE.receipt.json beside each file.
+    Stamp(stamp::StampArgs),
+    /// Verify a receipt offline against a file or a digest.
+    Verify(verify::VerifyArgs),
+    /// Check that the notary's log only ever grew: consistency, block chain, monotonic times.
+    Audit(audit::AuditArgs),
+    /// Load-test the notary over HTTP, bounded in time.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Stamp(args) => stamp::run(args),
+        Command::Verify(args) => return verify::run(args),
+        Command::Audit(args) => return audit::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The default service address, for the commands that talk to it.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// A path with `.receipt.json` appended to the file name.
+pub fn receipt_path(file: &std::path::Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".receipt.json");
+    PathBuf::from(name)
+}

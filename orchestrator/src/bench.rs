@@ -1,0 +1,237 @@
+//! `sigillo bench`: drives `POST /v1/notary/entries` with concurrent clients for a bounded time
+//! and prints durable entries/s and latency percentiles. Every 100th answer of each client is
+//! parsed and all its receipts verified, so a fast wrong answer cannot pass unnoticed.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use notary::receipt::ReceiptBundle;
+use notary::{Digest, NoteVerifier, ReceiptVerifier};
+
+/// Longest run allowed.
+const SECONDS_MAX: u64 = 600;
+/// Most concurrent clients.
+const CLIENTS_MAX: usize = 4096;
+/// Every this many answers per client, one is fully parsed and verified.
+const VERIFY_EVERY: u64 = 100;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// The service's base URL (loopback only in tests and CI).
+    #[arg(long, default_value = crate::DEFAULT_URL, env = "SIGILLO_URL")]
+    url: String,
+    /// Concurrent clients, each with one request in flight.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Entries per request.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Stop after this many requests in all, even before the time is up.
+    #[arg(long, default_value_t = 100_000_000)]
+    requests_max: u64,
+    /// Worker threads of the load generator.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+#[derive(Default)]
+struct ClientReport {
+    requests: u64,
+    entries: u64,
+    errors: u64,
+    verified: u64,
+    latencies_us: Vec<u32>,
+    first_error: Option<String>,
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.clients == 0 || args.clients > CLIENTS_MAX {
+        bail!("--clients must be 1 to {CLIENTS_MAX}");
+    }
+    if args.batch == 0 || args.batch > notary::notary::BATCH_ENTRIES_MAX {
+        bail!("--batch must be 1 to {}", notary::notary::BATCH_ENTRIES_MAX);
+    }
+    if args.seconds == 0 || args.seconds > SECONDS_MAX {
+        bail!("--seconds must be 1 to {SECONDS_MAX}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.clamp(1, 64))
+        .enable_all()
+        .build()?;
+    runtime.block_on(drive(args))
+}
+
+async fn drive(args: BenchArgs) -> anyhow::Result<()> {
+    let base = args.url.trim_end_matches('/').to_owned();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .timeout(Duration::from_secs(30))
+        .tcp_nodelay(true)
+        .build()?;
+    let key_text = client
+        .get(format!("{base}/v1/notary/key"))
+        .send()
+        .await
+        .context("fetching the notary key")?
+        .text()
+        .await?;
+    let key = NoteVerifier::from_vkey(key_text.trim()).context("the notary key")?;
+    let url = Arc::new(format!("{base}/v1/notary/entries"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let per_client_max = args.requests_max.div_ceil(args.clients as u64);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in 0..args.clients {
+        let (client, url, stop, key) = (
+            client.clone(),
+            Arc::clone(&url),
+            Arc::clone(&stop),
+            key.clone(),
+        );
+        let batch = args.batch;
+        tasks.spawn(async move {
+            run_client(id as u64, &client, &url, batch, &stop, per_client_max, key).await
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut total = ClientReport::default();
+    while let Some(report) = tasks.join_next().await {
+        let report = report?;
+        total.requests += report.requests;
+        total.entries += report.entries;
+        total.errors += report.errors;
+        total.verified += report.verified;
+        total.latencies_us.extend(report.latencies_us);
+        if total.first_error.is_none() {
+            total.first_error = report.first_error;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    total.latencies_us.sort_unstable();
+    let percentile = |p: f64| -> f64 {
+        if total.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let at = ((total.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(total.latencies_us[at]) / 1000.0
+    };
+    println!(
+        "clients {} batch {} for {elapsed:.1} s",
+        args.clients, args.batch
+    );
+    println!(
+        "| durable entries/s | requests/s | p50 ms | p99 ms | max ms | errors | receipts verified |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} |",
+        total.entries as f64 / elapsed,
+        total.requests as f64 / elapsed,
+        percentile(0.50),
+        percentile(0.99),
+        percentile(1.0),
+        total.errors,
+        total.verified,
+    );
+    if let Some(error) = total.first_error {
+        bail!("{} requests failed; the first: {error}", total.errors);
+    }
+    Ok(())
+}
+
+fn body(id: u64, sequence: u64, batch: usize) -> (String, Vec<Digest>) {
+    let mut text = String::with_capacity(16 + batch * 67);
+    let mut entries = Vec::with_capacity(batch);
+    text.push_str("{\"entries\":[");
+    for i in 0..batch as u64 {
+        let mut seed = [0u8; 24];
+        seed[..8].copy_from_slice(&id.to_le_bytes());
+        seed[8..16].copy_from_slice(&sequence.to_le_bytes());
+        seed[16..].copy_from_slice(&i.to_le_bytes());
+        let entry = Digest::sha256(&seed);
+        if i > 0 {
+            text.push(',');
+        }
+        text.push('"');
+        text.push_str(&entry.to_hex());
+        text.push('"');
+        entries.push(entry);
+    }
+    text.push_str("]}");
+    (text, entries)
+}
+
+async fn run_client(
+    id: u64,
+    client: &reqwest::Client,
+    url: &str,
+    batch: usize,
+    stop: &AtomicBool,
+    requests_max: u64,
+    key: NoteVerifier,
+) -> ClientReport {
+    let mut report = ClientReport::default();
+    let mut verifier = ReceiptVerifier::new(key);
+    let mut sequence = 0u64;
+    while !stop.load(Ordering::Relaxed) && report.requests < requests_max {
+        let (text, entries) = body(id, sequence, batch);
+        let check = sequence % VERIFY_EVERY == 0;
+        sequence += 1;
+        let sent = Instant::now();
+        let outcome = async {
+            let response = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(text)
+                .send()
+                .await?;
+            let status = response.status();
+            let bytes = response.bytes().await?;
+            if status != reqwest::StatusCode::CREATED {
+                bail!("{status}: {}", String::from_utf8_lossy(&bytes));
+            }
+            if check {
+                let bundle: ReceiptBundle = serde_json::from_slice(&bytes)?;
+                if bundle.entries.len() != entries.len() {
+                    bail!(
+                        "{} receipts for {} entries",
+                        bundle.entries.len(),
+                        entries.len()
+                    );
+                }
+                for (receipt, entry) in bundle.receipts().iter().zip(&entries) {
+                    verifier.verify(receipt, entry)?;
+                }
+                return Ok(true);
+            }
+            Ok(false)
+        }
+        .await;
+        let latency = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+        report.requests += 1;
+        match outcome {
+            Ok(verified) => {
+                report.entries += batch as u64;
+                report.latencies_us.push(latency);
+                if verified {
+                    report.verified += batch as u64;
+                }
+            }
+            Err(error) => {
+                report.errors += 1;
+                if report.first_error.is_none() {
+                    report.first_error = Some(format!("{error:#}"));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    report
+}

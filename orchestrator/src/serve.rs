@@ -1,0 +1,228 @@
+//! `sigillo serve`: the notary on sled under the data directory, its did:web document, a
+//! bounded number of connections, and a graceful stop that seals what waits.
+
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use anyhow::{bail, Context as _};
+use axum::serve::Listener;
+use clap::Args;
+use notary::{keys, Notary, NotaryConfig, NoteSigner};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Most client connections open at once; further ones wait in the kernel's backlog.
+pub const CONNECTIONS_MAX: usize = 8_192;
+/// The checkpoint origin of a new deployment when none is given.
+pub const DEFAULT_ORIGIN: &str = "localhost/sigillo/notary";
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Data directory: the notary's key and its sled store.
+    #[arg(long, default_value = "data", env = "SIGILLO_DATA")]
+    data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SIGILLO_LISTEN")]
+    listen: String,
+    /// Public base URL of the service; its host names the did:web DID.
+    /// Defaults to http://LISTEN.
+    #[arg(long, env = "SIGILLO_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The log's origin (the checkpoint key's name). Fixed at the first start.
+    #[arg(long, default_value = DEFAULT_ORIGIN, env = "SIGILLO_ORIGIN")]
+    origin: String,
+    /// Where the DID documents are written.
+    #[arg(long, default_value = "did-docs", env = "SIGILLO_DID_DOCS")]
+    did_docs: PathBuf,
+    /// Milliseconds between blocks.
+    #[arg(long, default_value_t = notary::notary::BLOCK_INTERVAL_MS)]
+    block_interval_ms: u64,
+    /// Entries that seal a block at once.
+    #[arg(long, default_value_t = notary::notary::BLOCK_ENTRIES_MAX)]
+    block_entries_max: usize,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if args.block_interval_ms == 0 || args.block_interval_ms > 60_000 {
+        bail!("--block-interval-ms must be 1 to 60000");
+    }
+    if args.block_entries_max < notary::notary::BATCH_ENTRIES_MAX
+        || args.block_entries_max > 1 << 20
+    {
+        bail!(
+            "--block-entries-max must be {} to {}",
+            notary::notary::BATCH_ENTRIES_MAX,
+            1 << 20
+        );
+    }
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating the data directory {}", args.data.display()))?;
+    let key = keys::load_or_generate(&args.data.join("notary.key"))?;
+    let signer = NoteSigner::new(&args.origin, key)?;
+    let mut config = NotaryConfig::new(&args.origin);
+    config.block_interval_ms = args.block_interval_ms;
+    config.block_entries_max = args.block_entries_max;
+    let notary = Notary::open(&args.data.join("notary"), signer, config)
+        .with_context(|| format!("opening the notary in {}", args.data.display()))?;
+
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let host = public_url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .filter(|host| !host.is_empty())
+        .context("--public-url must look like http://host[:port]")?;
+    let did = keys::did_web(host, &["notary"]);
+    let document = keys::did_document(
+        &did,
+        &notary.verifier(),
+        &format!("{}/v1/notary", public_url.trim_end_matches('/')),
+    );
+    let document_dir = args.did_docs.join("notary");
+    std::fs::create_dir_all(&document_dir)?;
+    std::fs::write(
+        document_dir.join("did.json"),
+        serde_json::to_string_pretty(&document)? + "\n",
+    )?;
+
+    let app = notary::http::router(notary.clone(), Some(("/notary/did.json".into(), document)));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, %did, origin = %args.origin, data = %args.data.display(), "sigillo is serving");
+        println!("sigillo listening on http://{address}");
+        println!("notary key: {}", notary.verifier().to_vkey());
+        let listener = LimitedListener {
+            inner: listener,
+            permits: Arc::new(Semaphore::new(CONNECTIONS_MAX)),
+        };
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        anyhow::Ok(())
+    })?;
+    // Seal and store whatever was accepted before the signal, then exit.
+    notary.shutdown();
+    tracing::info!("sigillo stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// A TCP listener that holds at most [`CONNECTIONS_MAX`] connections open.
+struct LimitedListener {
+    inner: TcpListener,
+    permits: Arc<Semaphore>,
+}
+
+/// A connection holding its permit until it closes.
+struct LimitedStream {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Listener for LimitedListener {
+    type Io = LimitedStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .expect("the connection semaphore is never closed");
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, address)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        LimitedStream {
+                            stream,
+                            _permit: permit,
+                        },
+                        address,
+                    );
+                }
+                Err(error) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+impl AsyncRead for LimitedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for LimitedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
