@@ -182,7 +182,7 @@ async fn run_client(
     let mut sequence = 0u64;
     while !stop.load(Ordering::Relaxed) && report.requests < requests_max {
         let (text, entries) = body(id, sequence, batch);
-        let check = sequence % VERIFY_EVERY == 0;
+        let check = sequence.is_multiple_of(VERIFY_EVERY);
         sequence += 1;
         let sent = Instant::now();
         let outcome = async {

@@ -1,1 +1,116 @@
-//! End-to-end tests live in `tests/`; this crate has no library code.
+//! Helpers for the end-to-end tests: run the real `sigillo` binary as a separate process.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers: a panic is the report.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `sigillo` binary built from `orchestrator/` (`SIGILLO_BIN` overrides). The README's test
+/// command builds it before running the tests.
+pub fn sigillo_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("SIGILLO_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(
+        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    let path = target.join("debug/sigillo");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --bin sigillo` first (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A `sigillo` command.
+pub fn sigillo() -> Command {
+    Command::new(sigillo_bin())
+}
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// Creates `$TMP/sigillo-e2e-NAME-PID`.
+    pub fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("sigillo-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `sigillo serve`, killed with SIGKILL on drop.
+pub struct Server {
+    /// The child process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `sigillo serve` on a free loopback port with its data in `dir/data`, and waits
+    /// until it listens.
+    pub fn start(dir: &Path, extra: &[&str]) -> Server {
+        let mut child = sigillo()
+            .arg("serve")
+            .arg("--data")
+            .arg(dir.join("data"))
+            .arg("--did-docs")
+            .arg(dir.join("did-docs"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sigillo serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("sigillo listening on ") {
+                    let _ = sender.send(url.to_owned());
+                }
+            }
+        });
+        let url = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("sigillo serve prints its address");
+        Server { child, url }
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
