@@ -8,10 +8,11 @@
 //!
 //! - [`hash`], [`merkle`]: digests, RFC 6962 trees and proofs.
 //! - [`note`]: C2SP signed notes and checkpoints.
-//! - [`block`], [`receipt`]: the formats, and the offline verifier.
+//! - [`block`], [`receipt`]: the formats, and the offline verifier; [`audit`]: log audits.
 //! - [`notary`]: the service (sequencer, group commit); [`store`] its storage.
 //! - [`http`]: the axum edge.
 
+pub mod audit;
 pub mod block;
 pub mod hash;
 pub mod http;

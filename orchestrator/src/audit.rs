@@ -9,15 +9,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use notary::merkle::{verify_consistency, Frontier};
-use notary::note::open_checkpoint;
-use notary::{BlockHeader, Checkpoint, Digest, NoteVerifier};
-use serde::{Deserialize, Serialize};
+use notary::audit::{Audit, AuditState, AUDIT_STATE_FORMAT};
+use notary::{BlockHeader, Digest, NoteVerifier};
+use serde::Deserialize;
 
 use crate::trust;
 use crate::verify::format_time;
 
-const STATE_FORMAT: &str = "sigillo.audit-state/v1";
 /// Headers fetched per request.
 const BLOCKS_PAGE: u64 = 1000;
 
@@ -34,19 +32,6 @@ pub struct AuditArgs {
     /// on first use, and said so.
     #[arg(long)]
     notary_key: Option<String>,
-}
-
-/// What an audit remembers: the last checkpoint, and the compact range of the log at that
-/// checkpoint so that the next audit can recompute roots from the new headers alone.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditState {
-    format: String,
-    notary_key: String,
-    checkpoint: String,
-    frontier: Vec<Digest>,
-    next_entry: u64,
-    last_time_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -110,25 +95,19 @@ async fn audit(args: &AuditArgs) -> anyhow::Result<String> {
         Err(error) => return Err(error).context(format!("reading {}", args.since.display())),
     };
     if let Some(state) = &previous {
-        if state.format != STATE_FORMAT {
+        if state.format != AUDIT_STATE_FORMAT {
             bail!(
-                "{} has format {:?}, want {STATE_FORMAT:?}",
+                "{} has format {:?}, want {AUDIT_STATE_FORMAT:?}",
                 args.since.display(),
                 state.format
             );
         }
     }
-
     let mut notes = Vec::new();
     let key: NoteVerifier = match (
         trust::from_flag_or_env(args.notary_key.as_deref())?,
         &previous,
     ) {
-        (Some(key), Some(state)) if key.to_vkey() != state.notary_key => bail!(
-            "the trusted key {} is not the key pinned by the previous audit {}",
-            key.to_vkey(),
-            state.notary_key
-        ),
         (Some(key), _) => key,
         (None, Some(state)) => NoteVerifier::from_vkey(&state.notary_key)?,
         (None, None) => {
@@ -142,36 +121,8 @@ async fn audit(args: &AuditArgs) -> anyhow::Result<String> {
     };
 
     let latest_note = get_text(&client, &format!("{base}/checkpoint")).await?;
-    let latest = open_checkpoint(&latest_note, &key).context("the latest checkpoint")?;
-
-    let (old, mut frontier, mut next_entry, mut last_time_ms) = match &previous {
-        Some(state) => {
-            let old = open_checkpoint(&state.checkpoint, &key)
-                .context("the checkpoint of the previous audit")?;
-            let frontier = Frontier::new(old.size, state.frontier.clone())?;
-            if frontier.root() != old.root {
-                bail!("the saved audit state does not match its own checkpoint");
-            }
-            (old, frontier, state.next_entry, state.last_time_ms)
-        }
-        None => (
-            Checkpoint {
-                origin: key.name().to_owned(),
-                size: 0,
-                root: notary::hash::empty_root(),
-            },
-            Frontier::default(),
-            0,
-            0,
-        ),
-    };
-    if latest.size < old.size {
-        bail!(
-            "the log shrank: it had {} blocks at the last audit, now {}",
-            old.size,
-            latest.size
-        );
-    }
+    let mut audit = Audit::begin(key, previous.as_ref(), &latest_note)?;
+    let (old, new) = (audit.old().clone(), audit.new_checkpoint().clone());
 
     // 1. The new checkpoint is an extension of the old one.
     if old.size > 0 {
@@ -180,19 +131,18 @@ async fn audit(args: &AuditArgs) -> anyhow::Result<String> {
                 &client,
                 &format!(
                     "{base}/proofs/consistency?from={}&to={}",
-                    old.size, latest.size
+                    old.size, new.size
                 ),
             )
             .await?,
         )
         .context("the consistency proof is malformed")?;
-        verify_consistency(old.size, latest.size, &answer.proof, &old.root, &latest.root)
-            .context("history was rewritten: the latest checkpoint is not consistent with the previous audit's")?;
+        audit.check_consistency(&answer.proof)?;
     }
 
-    // 2. Every new header chains on and together they hash to the new root.
-    let mut height = old.size;
-    while height < latest.size {
+    // 2. Every new header chains on, and together they hash to the new root.
+    while audit.next_height() < new.size {
+        let height = audit.next_height();
         let page: BlocksPage = serde_json::from_str(
             &get_text(
                 &client,
@@ -204,64 +154,31 @@ async fn audit(args: &AuditArgs) -> anyhow::Result<String> {
         if page.blocks.is_empty() {
             bail!("the notary served no header at height {height}");
         }
-        for header in page.blocks {
-            if height == latest.size {
-                break;
-            }
-            if header.height != height {
-                bail!(
-                    "the notary served block {} where block {height} was due",
-                    header.height
-                );
-            }
-            if header.first_entry != next_entry || header.entry_count == 0 {
-                bail!("block {height} does not continue the entry numbering at {next_entry}");
-            }
-            if header.time_ms < last_time_ms {
-                bail!(
-                    "block {height} is dated {} before the previous block's {}",
-                    format_time(header.time_ms),
-                    format_time(last_time_ms)
-                );
-            }
-            frontier.push(header.leaf_hash());
-            next_entry = header.first_entry + header.entry_count;
-            last_time_ms = header.time_ms;
-            height += 1;
-        }
+        let wanted = usize::try_from(new.size - height).unwrap_or(usize::MAX);
+        audit.add_headers(&page.blocks[..page.blocks.len().min(wanted)])?;
     }
-    if frontier.root() != latest.root {
-        bail!("the block headers served do not hash to the signed checkpoint's root");
-    }
+    let state = audit.finish()?;
 
-    let state = AuditState {
-        format: STATE_FORMAT.to_owned(),
-        notary_key: key.to_vkey(),
-        checkpoint: latest_note,
-        frontier: frontier.nodes().to_vec(),
-        next_entry,
-        last_time_ms,
-    };
     let temporary = args.since.with_extension("tmp");
     std::fs::write(&temporary, serde_json::to_string_pretty(&state)? + "\n")?;
     std::fs::rename(&temporary, &args.since)?;
 
     notes.push(format!(
         "OK: log {} is consistent: {} -> {} blocks ({} new headers verified, {} entries in all), times monotonic{}",
-        latest.origin,
+        new.origin,
         old.size,
-        latest.size,
-        latest.size - old.size,
-        next_entry,
-        if latest.size > 0 {
-            format!(", latest block at {}", format_time(last_time_ms))
+        new.size,
+        new.size - old.size,
+        state.next_entry,
+        if new.size > 0 {
+            format!(", latest block at {}", format_time(state.last_time_ms))
         } else {
             String::new()
         }
     ));
     notes.push(format!(
         "saved checkpoint {} to {}",
-        latest.size,
+        new.size,
         args.since.display()
     ));
     Ok(notes.join("\n"))

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The main command: builds Sigillo in release mode and runs the service on its embedded store
+# (sled under ./data), printing a walk-through of what to try from another terminal.
+# Environment: SIGILLO_LISTEN (default 127.0.0.1:8080), SIGILLO_DATA (default ./data).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2; exit 2; }
+cargo build --locked --release --bin sigillo
+listen="${SIGILLO_LISTEN:-127.0.0.1:8080}"
+url="http://$listen"
+bin="$PWD/target/release/sigillo"
+cat <<TXT
+
+Sigillo's notary is starting on $url (data in ${SIGILLO_DATA:-./data}).
+Try, from another terminal in $PWD:
+
+  echo "delibera n. 42" > delibera.txt
+  $bin stamp --url $url delibera.txt            # hash locally, notarise, save delibera.txt.receipt.json
+  $bin verify --receipt delibera.txt.receipt.json --file delibera.txt \\
+      --notary-key did-docs/notary/did.json      # offline: prints block, time, checkpoint
+  echo "altered" >> delibera.txt
+  $bin verify --receipt delibera.txt.receipt.json --file delibera.txt \\
+      --notary-key did-docs/notary/did.json      # fails: the file changed (exit 1)
+  $bin audit --url $url --since audit.json       # proves the log only grew; run it again later
+  curl -s $url/v1/notary/checkpoint              # the latest signed checkpoint (C2SP)
+  curl -s $url/notary/did.json                   # the notary's did:web document
+  $bin bench --url $url --clients 32 --batch 1000 --seconds 5   # load test
+
+Stop with Ctrl-C: the service seals what it accepted and exits.
+
+TXT
+exec "$bin" serve --listen "$listen" --data "${SIGILLO_DATA:-data}"
