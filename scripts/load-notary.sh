@@ -16,9 +16,17 @@ for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" 2>/dev/null && 
 url="$(sed -n 's/^sigillo listening on //p' "$work/serve.out")"
 [ -n "$url" ] || { echo "the service did not start" >&2; exit 1; }
 echo "service at $url; $runs runs of $seconds s per scenario"
+# Each client keeps one request in flight (closed loop); more clients, more load.
+scenarios=(
+  "batches of 1000, 24 clients|--clients 24 --batch 1000"
+  "batches of 1000, 16 clients|--clients 16 --batch 1000"
+  "single entries, 2048 clients|--clients 2048 --batch 1"
+  "single entries, 1024 clients|--clients 1024 --batch 1"
+)
 for run in $(seq "$runs"); do
-  echo "== batches of 1000, run $run"
-  "$bin" bench --url "$url" --clients 16 --batch 1000 --seconds "$seconds"
-  echo "== single entries, run $run"
-  "$bin" bench --url "$url" --clients 2048 --batch 1 --seconds "$seconds"
+  for scenario in "${scenarios[@]}"; do
+    echo "== ${scenario%%|*}, run $run"
+    # shellcheck disable=SC2086 # the flags are meant to split
+    "$bin" bench --url "$url" ${scenario#*|} --seconds "$seconds"
+  done
 done

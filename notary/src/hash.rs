@@ -55,7 +55,15 @@ impl Digest {
 
     /// Lower-case hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        self.with_hex(str::to_owned)
+    }
+
+    /// Calls `f` with the lower-case hex form, built on the stack: serialising receipts is a
+    /// hot path, and `hex::encode` allocates and goes char by char.
+    pub fn with_hex<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        let mut buffer = [0u8; 2 * DIGEST_BYTES];
+        hex::encode_to_slice(self.0, &mut buffer).expect("the buffer is twice the digest");
+        f(std::str::from_utf8(&buffer).expect("hex digits are ASCII"))
     }
 
     /// Standard padded base64.
@@ -77,7 +85,7 @@ impl fmt::Debug for Digest {
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+        self.with_hex(|hex| f.write_str(hex))
     }
 }
 
@@ -90,7 +98,7 @@ impl FromStr for Digest {
 
 impl serde::Serialize for Digest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_hex())
+        self.with_hex(|hex| serializer.serialize_str(hex))
     }
 }
 

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod block;
 pub mod hash;
 pub mod http;
+pub mod index;
 pub mod keys;
 pub mod merkle;
 pub mod notary;

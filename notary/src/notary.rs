@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::block::BlockHeader;
 use crate::hash::Digest;
+use crate::index::EntryIndex;
 use crate::merkle::{BlockTree, Frontier, LogTree};
 use crate::note::{open_checkpoint, Checkpoint, NoteSigner, NoteVerifier};
 use crate::receipt::{
@@ -32,8 +33,8 @@ pub const QUEUE_ENTRIES_MAX: usize = 1_000_000;
 pub const RECEIPTS_PER_ENTRY_MAX: usize = 100;
 /// Most headers returned by one block listing.
 pub const BLOCKS_PAGE_MAX: u64 = 1_000;
-/// Block trees of recent blocks kept to answer receipt queries quickly.
-const BLOCK_TREE_CACHE_BLOCKS: usize = 16;
+/// Recent blocks kept in memory to answer receipt queries quickly.
+const BLOCK_CACHE_BLOCKS: usize = 16;
 
 /// How a notary is set up.
 #[derive(Debug, Clone)]
@@ -148,6 +149,13 @@ struct LogState {
     log: LogTree,
     headers: Vec<BlockHeader>,
     latest_checkpoint: String,
+    index: EntryIndex,
+}
+
+/// A stored block's entries and tree, kept for answering receipt queries.
+struct CachedBlock {
+    entries: Vec<Digest>,
+    tree: BlockTree,
 }
 
 struct Inner {
@@ -158,7 +166,7 @@ struct Inner {
     queue: Mutex<Queue>,
     wake: Condvar,
     failed: AtomicBool,
-    tree_cache: Mutex<VecDeque<(u64, Arc<BlockTree>)>>,
+    block_cache: Mutex<VecDeque<(u64, Arc<CachedBlock>)>>,
 }
 
 /// The notary. Cloning shares the same instance.
@@ -218,7 +226,7 @@ impl Notary {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             failed: AtomicBool::new(false),
-            tree_cache: Mutex::new(VecDeque::new()),
+            block_cache: Mutex::new(VecDeque::new()),
         });
         let sequencer = Arc::clone(&inner);
         let handle = thread::Builder::new()
@@ -394,18 +402,38 @@ impl Notary {
 
     /// Receipts for `entry`, one per time it was notarised, proven at the latest checkpoint.
     pub fn receipts(&self, entry: &Digest) -> Result<Vec<Receipt>, Error> {
-        let places = self.inner.store.locate(entry, RECEIPTS_PER_ENTRY_MAX)?;
+        let places: Vec<(BlockHeader, u64)> = {
+            let state = self.read();
+            state
+                .index
+                .candidates(entry, RECEIPTS_PER_ENTRY_MAX)
+                .into_iter()
+                .map(|number| {
+                    let height = state
+                        .headers
+                        .partition_point(|h| h.first_entry + h.entry_count <= number);
+                    let header = *state
+                        .headers
+                        .get(height)
+                        .expect("indexed entries are in stored blocks");
+                    (header, number - header.first_entry)
+                })
+                .collect()
+        };
         let mut receipts = Vec::with_capacity(places.len());
-        for (height, index) in places {
-            let header = self.block(height)?;
-            let tree = self.block_tree(height)?;
+        for (header, index) in places {
+            let block = self.cached_block(header.height)?;
+            // The index is keyed by a prefix: confirm the whole digest.
+            if block.entries.get(index as usize) != Some(entry) {
+                continue;
+            }
             receipts.push(Receipt {
                 format: RECEIPT_FORMAT.to_owned(),
                 entry: *entry,
                 block: header,
                 entry_index: index,
-                entry_path: tree.inclusion_proof(index),
-                log_proof: self.log_proof(height, None)?,
+                entry_path: block.tree.inclusion_proof(index),
+                log_proof: self.log_proof(header.height, None)?,
                 salt: None,
             });
         }
@@ -427,15 +455,15 @@ impl Notary {
         })
     }
 
-    fn block_tree(&self, height: u64) -> Result<Arc<BlockTree>, Error> {
+    fn cached_block(&self, height: u64) -> Result<Arc<CachedBlock>, Error> {
         {
             let cache = self
                 .inner
-                .tree_cache
+                .block_cache
                 .lock()
                 .expect("cache lock is never poisoned");
-            if let Some((_, tree)) = cache.iter().find(|(h, _)| *h == height) {
-                return Ok(Arc::clone(tree));
+            if let Some((_, block)) = cache.iter().find(|(h, _)| *h == height) {
+                return Ok(Arc::clone(block));
             }
         }
         let entries = self
@@ -443,17 +471,20 @@ impl Notary {
             .store
             .block_entries(height)?
             .ok_or(Error::Corrupt("the entries of a block are missing"))?;
-        let tree = Arc::new(BlockTree::build(&entries));
+        let block = Arc::new(CachedBlock {
+            tree: BlockTree::build(&entries),
+            entries,
+        });
         let mut cache = self
             .inner
-            .tree_cache
+            .block_cache
             .lock()
             .expect("cache lock is never poisoned");
-        if cache.len() == BLOCK_TREE_CACHE_BLOCKS {
+        if cache.len() == BLOCK_CACHE_BLOCKS {
             cache.pop_front();
         }
-        cache.push_back((height, Arc::clone(&tree)));
-        Ok(tree)
+        cache.push_back((height, Arc::clone(&block)));
+        Ok(block)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, LogState> {
@@ -487,6 +518,24 @@ fn recover(store: &Store, verifier: &NoteVerifier) -> Result<LogState, Error> {
         log.push(header.leaf_hash());
         headers.push(header);
     }
+    let mut index = EntryIndex::new();
+    let mut blocks_with_entries = 0u64;
+    for item in store.all_entries() {
+        let (height, entries) = item?;
+        let header = headers
+            .get(height as usize)
+            .filter(|header| header.entry_count == entries.len() as u64)
+            .ok_or(Error::Corrupt(
+                "stored entries do not match their block header",
+            ))?;
+        for (offset, entry) in entries.iter().enumerate() {
+            index.insert(entry, header.first_entry + offset as u64);
+        }
+        blocks_with_entries += 1;
+    }
+    if blocks_with_entries != headers.len() as u64 {
+        return Err(Error::Corrupt("a stored block has no entries"));
+    }
     let size = log.size();
     let note = store.checkpoint(size)?.ok_or(Error::Corrupt(
         "the checkpoint of the last block is missing",
@@ -501,6 +550,7 @@ fn recover(store: &Store, verifier: &NoteVerifier) -> Result<LogState, Error> {
         log,
         headers,
         latest_checkpoint: note,
+        index,
     })
 }
 
@@ -570,7 +620,9 @@ impl Inner {
             .iter()
             .flat_map(|pending| pending.entries.iter().copied())
             .collect();
+        let started = Instant::now();
         let tree = BlockTree::build(&entries);
+        let built = started.elapsed();
         let (header, frontier) = {
             let state = self.state.read().expect("state lock is never poisoned");
             let last = state.headers.last();
@@ -596,13 +648,20 @@ impl Inner {
             root: next.root(),
         };
         let note = self.signer.sign(&checkpoint.to_text())?;
+        let signed = started.elapsed();
         self.store.append_block(&header, &entries, &note)?;
+        let stored = started.elapsed();
         {
             let mut state = self.state.write().expect("state lock is never poisoned");
             state.log.push(header.leaf_hash());
             debug_assert_eq!(state.log.root(checkpoint.size), checkpoint.root);
             state.headers.push(header);
             state.latest_checkpoint.clone_from(&note);
+            for (offset, entry) in entries.iter().enumerate() {
+                state
+                    .index
+                    .insert(entry, header.first_entry + offset as u64);
+            }
         }
         let block = Arc::new(SealedBlock {
             header,
@@ -615,6 +674,14 @@ impl Inner {
             }
             .to_text(),
         });
+        tracing::debug!(
+            height = header.height,
+            entries = header.entry_count,
+            build_us = built.as_micros() as u64,
+            sign_us = (signed - built).as_micros() as u64,
+            store_us = (stored - signed).as_micros() as u64,
+            "sealed a block"
+        );
         let mut offset = 0;
         for pending in batch {
             let count = pending.entries.len() as u64;

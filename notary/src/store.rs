@@ -3,12 +3,12 @@
 //! One sled tree, keys prefixed by kind:
 //! - `H` height(u64 BE) → encoded block header
 //! - `E` height(u64 BE) → the block's entries, concatenated 32-byte digests
-//! - `I` digest(32) height(u64 BE) index(u64 BE) → empty: where an entry was notarised
 //! - `C` size(u64 BE) → signed checkpoint note
 //! - `M` name → metadata (origin)
 //!
-//! A block, its entries, its index and its checkpoint are written in one atomic batch and made
-//! durable with one flush (fsync) before anything is acknowledged.
+//! A block, its entries and its checkpoint are written in one atomic batch and made durable
+//! with one flush (fsync) before anything is acknowledged. Where each entry is (the entry
+//! index) is derived from the `E` records, in memory: see `index`.
 
 use std::path::Path;
 
@@ -17,7 +17,6 @@ use crate::hash::{Digest, DIGEST_BYTES};
 
 const HEADER: u8 = b'H';
 const ENTRIES: u8 = b'E';
-const INDEX: u8 = b'I';
 const CHECKPOINT: u8 = b'C';
 const META: u8 = b'M';
 
@@ -44,15 +43,6 @@ fn key(prefix: u8, number: u64) -> [u8; 9] {
     let mut out = [0u8; 9];
     out[0] = prefix;
     out[1..].copy_from_slice(&number.to_be_bytes());
-    out
-}
-
-fn index_key(entry: &Digest, height: u64, index: u64) -> [u8; 49] {
-    let mut out = [0u8; 49];
-    out[0] = INDEX;
-    out[1..33].copy_from_slice(entry.as_bytes());
-    out[33..41].copy_from_slice(&height.to_be_bytes());
-    out[41..].copy_from_slice(&index.to_be_bytes());
     out
 }
 
@@ -94,8 +84,8 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a block, its entries, their index and the checkpoint that follows it, in one
-    /// batch, and returns once it is on disk.
+    /// Writes a block, its entries and the checkpoint that follows it, in one batch, and
+    /// returns once it is on disk.
     pub fn append_block(
         &self,
         header: &BlockHeader,
@@ -106,9 +96,8 @@ impl Store {
         let mut batch = sled::Batch::default();
         batch.insert(&key(HEADER, header.height)[..], &header.encode()[..]);
         let mut concatenated = Vec::with_capacity(entries.len() * DIGEST_BYTES);
-        for (index, entry) in entries.iter().enumerate() {
+        for entry in entries {
             concatenated.extend_from_slice(entry.as_bytes());
-            batch.insert(&index_key(entry, header.height, index as u64)[..], &[][..]);
         }
         batch.insert(&key(ENTRIES, header.height)[..], concatenated);
         batch.insert(
@@ -147,27 +136,26 @@ impl Store {
         Ok(Some(entries))
     }
 
-    /// Where `entry` was notarised: (block height, index in block), oldest first, at most
-    /// `limit` places.
-    pub fn locate(&self, entry: &Digest, limit: usize) -> Result<Vec<(u64, u64)>, StoreError> {
-        let mut prefix = vec![INDEX];
-        prefix.extend_from_slice(entry.as_bytes());
-        let mut out = Vec::new();
-        for item in self.db.scan_prefix(prefix).take(limit) {
-            let (k, _) = item?;
-            if k.len() != 49 {
-                return Err(StoreError::Corrupt {
-                    what: "an index key".into(),
-                });
-            }
-            let word = |at: usize| {
-                let mut buffer = [0u8; 8];
-                buffer.copy_from_slice(&k[at..at + 8]);
-                u64::from_be_bytes(buffer)
+    /// The entries of every block, in height order.
+    pub fn all_entries(&self) -> impl Iterator<Item = Result<(u64, Vec<Digest>), StoreError>> + '_ {
+        self.db.scan_prefix([ENTRIES]).map(|item| {
+            let (k, value) = item?;
+            let corrupt = || StoreError::Corrupt {
+                what: format!("entries under key {}", hex::encode(&k)),
             };
-            out.push((word(33), word(41)));
-        }
-        Ok(out)
+            let height: [u8; 8] = k
+                .get(1..)
+                .and_then(|h| h.try_into().ok())
+                .ok_or_else(corrupt)?;
+            if value.len() % DIGEST_BYTES != 0 {
+                return Err(corrupt());
+            }
+            let entries = value
+                .chunks_exact(DIGEST_BYTES)
+                .map(|chunk| Digest::from_slice(chunk).expect("chunks are 32 bytes"))
+                .collect();
+            Ok((u64::from_be_bytes(height), entries))
+        })
     }
 
     /// The signed checkpoint of the log at `size` blocks.
@@ -212,8 +200,8 @@ mod tests {
         assert_eq!(headers, vec![header]);
         assert_eq!(store.block_entries(0).unwrap(), Some(entries.clone()));
         assert_eq!(store.block_entries(1).unwrap(), None);
-        assert_eq!(store.locate(&entries[1], 10).unwrap(), vec![(0, 1)]);
-        assert_eq!(store.locate(&Digest::sha256(b"c"), 10).unwrap(), vec![]);
+        let all: Vec<_> = store.all_entries().map(Result::unwrap).collect();
+        assert_eq!(all, vec![(0, entries.clone())]);
         assert_eq!(store.checkpoint(1).unwrap().as_deref(), Some("one\n"));
         assert_eq!(store.checkpoint(0).unwrap().as_deref(), Some("empty\n"));
         drop(store);

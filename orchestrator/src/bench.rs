@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
 use notary::receipt::ReceiptBundle;
 use notary::{Digest, NoteVerifier, ReceiptVerifier};
 
@@ -70,9 +72,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 async fn drive(args: BenchArgs) -> anyhow::Result<()> {
     let base = args.url.trim_end_matches('/').to_owned();
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
         .timeout(Duration::from_secs(30))
-        .tcp_nodelay(true)
         .build()?;
     let key_text = client
         .get(format!("{base}/v1/notary/key"))
@@ -82,21 +82,23 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
         .text()
         .await?;
     let key = NoteVerifier::from_vkey(key_text.trim()).context("the notary key")?;
-    let url = Arc::new(format!("{base}/v1/notary/entries"));
+    let authority = base
+        .strip_prefix("http://")
+        .context("the load tool speaks plain HTTP: --url http://HOST:PORT")?
+        .to_owned();
+    let target = Arc::new(Target {
+        authority,
+        path: "/v1/notary/entries".to_owned(),
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let per_client_max = args.requests_max.div_ceil(args.clients as u64);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for id in 0..args.clients {
-        let (client, url, stop, key) = (
-            client.clone(),
-            Arc::clone(&url),
-            Arc::clone(&stop),
-            key.clone(),
-        );
+        let (target, stop, key) = (Arc::clone(&target), Arc::clone(&stop), key.clone());
         let batch = args.batch;
         tasks.spawn(async move {
-            run_client(id as u64, &client, &url, batch, &stop, per_client_max, key).await
+            run_client(id as u64, &target, batch, &stop, per_client_max, key).await
         });
     }
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
@@ -168,10 +170,26 @@ fn body(id: u64, sequence: u64, batch: usize) -> (String, Vec<Digest>) {
     (text, entries)
 }
 
+/// One connection per client: hyper's HTTP/1 client without a pool, so that the load
+/// generator spends its core on requests, not on bookkeeping.
+async fn connect(
+    authority: &str,
+) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(authority).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        // The connection ends when the client drops its sender, or on a server error that
+        // the next request reports.
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
 async fn run_client(
     id: u64,
-    client: &reqwest::Client,
-    url: &str,
+    target: &Target,
     batch: usize,
     stop: &AtomicBool,
     requests_max: u64,
@@ -180,21 +198,26 @@ async fn run_client(
     let mut report = ClientReport::default();
     let mut verifier = ReceiptVerifier::new(key);
     let mut sequence = 0u64;
+    let mut sender = None;
     while !stop.load(Ordering::Relaxed) && report.requests < requests_max {
         let (text, entries) = body(id, sequence, batch);
         let check = sequence.is_multiple_of(VERIFY_EVERY);
         sequence += 1;
         let sent = Instant::now();
         let outcome = async {
-            let response = client
-                .post(url)
-                .header("content-type", "application/json")
-                .body(text)
-                .send()
-                .await?;
+            if sender.is_none() {
+                sender = Some(connect(&target.authority).await?);
+            }
+            let connection = sender.as_mut().expect("connected above");
+            connection.ready().await?;
+            let request = hyper::Request::post(&target.path)
+                .header(hyper::header::HOST, &target.authority)
+                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .body(Full::new(Bytes::from(text)))?;
+            let response = connection.send_request(request).await?;
             let status = response.status();
-            let bytes = response.bytes().await?;
-            if status != reqwest::StatusCode::CREATED {
+            let bytes = response.into_body().collect().await?.to_bytes();
+            if status != hyper::StatusCode::CREATED {
                 bail!("{status}: {}", String::from_utf8_lossy(&bytes));
             }
             if check {
@@ -225,6 +248,7 @@ async fn run_client(
                 }
             }
             Err(error) => {
+                sender = None;
                 report.errors += 1;
                 if report.first_error.is_none() {
                     report.first_error = Some(format!("{error:#}"));
@@ -234,4 +258,10 @@ async fn run_client(
         }
     }
     report
+}
+
+/// Where the load goes: `host:port` and the path of the entries endpoint.
+struct Target {
+    authority: String,
+    path: String,
 }
