@@ -356,3 +356,36 @@ fn audit_detects_a_rewritten_history() {
         "a failed audit saves nothing"
     );
 }
+
+#[test]
+fn connections_beyond_the_limit_wait_until_one_closes() {
+    let dir = TempDir::new("connections");
+    let server = Server::start(&dir.0, &["--connections-max", "2"]);
+    let address = server.url.strip_prefix("http://").unwrap().to_owned();
+    let checkpoint = format!("{}/v1/notary/checkpoint", server.url);
+    // A new connection per request, so that no pooled connection holds a place.
+    let quick = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_millis(800))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    assert!(quick.get(&checkpoint).send().unwrap().status().is_success());
+    std::thread::sleep(Duration::from_millis(100));
+
+    // Two idle connections take both places.
+    let first = std::net::TcpStream::connect(&address).unwrap();
+    let second = std::net::TcpStream::connect(&address).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        quick.get(&checkpoint).send().is_err(),
+        "a third connection is not served while two are open"
+    );
+    drop(first);
+    drop(second);
+    assert!(sigillo_e2e::wait_for(Duration::from_secs(5), || {
+        quick
+            .get(&checkpoint)
+            .send()
+            .is_ok_and(|response| response.status().is_success())
+    }));
+}

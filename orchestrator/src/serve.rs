@@ -15,8 +15,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Most client connections open at once; further ones wait in the kernel's backlog.
+/// Default for the most client connections open at once; further ones wait in the kernel's
+/// backlog until one closes.
 pub const CONNECTIONS_MAX: usize = 8_192;
+/// The highest `--connections-max` accepted (the descriptors of one process).
+const CONNECTIONS_LIMIT_MAX: usize = 65_536;
 /// The checkpoint origin of a new deployment when none is given.
 pub const DEFAULT_ORIGIN: &str = "localhost/sigillo/notary";
 
@@ -44,6 +47,9 @@ pub struct ServeArgs {
     /// Entries that seal a block at once.
     #[arg(long, default_value_t = notary::notary::BLOCK_ENTRIES_MAX)]
     block_entries_max: usize,
+    /// Client connections open at once; more wait to be accepted.
+    #[arg(long, default_value_t = CONNECTIONS_MAX)]
+    connections_max: usize,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -58,6 +64,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             notary::notary::BATCH_ENTRIES_MAX,
             1 << 20
         );
+    }
+    if args.connections_max == 0 || args.connections_max > CONNECTIONS_LIMIT_MAX {
+        bail!("--connections-max must be 1 to {CONNECTIONS_LIMIT_MAX}");
     }
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
@@ -106,7 +115,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("notary key: {}", notary.verifier().to_vkey());
         let listener = LimitedListener {
             inner: listener,
-            permits: Arc::new(Semaphore::new(CONNECTIONS_MAX)),
+            permits: Arc::new(Semaphore::new(args.connections_max)),
         };
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
@@ -140,7 +149,7 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-/// A TCP listener that holds at most [`CONNECTIONS_MAX`] connections open.
+/// A TCP listener that holds at most `--connections-max` connections open.
 struct LimitedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
