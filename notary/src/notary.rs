@@ -572,7 +572,6 @@ impl Inner {
                     let _ = pending.reply.send(Err(Error::Stopped));
                 }
                 queue.entries = 0;
-                self.wake.notify_all();
                 return;
             }
         }
@@ -584,7 +583,6 @@ impl Inner {
         let mut queue = self.queue.lock().expect("queue lock is never poisoned");
         while queue.pending.is_empty() {
             if queue.closed {
-                self.wake.notify_all();
                 return None;
             }
             queue = self.wake.wait(queue).expect("queue lock is never poisoned");

@@ -12,7 +12,7 @@ use axum::serve::Listener;
 use clap::Args;
 use notary::{keys, Notary, NotaryConfig, NoteSigner};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Default for the most client connections open at once; further ones wait in the kernel's
@@ -20,6 +20,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub const CONNECTIONS_MAX: usize = 8_192;
 /// The highest `--connections-max` accepted (the descriptors of one process).
 const CONNECTIONS_LIMIT_MAX: usize = 65_536;
+/// Connections the kernel queues before the service accepts them (capped by `somaxconn`).
+const LISTEN_BACKLOG: u32 = 4_096;
 /// The checkpoint origin of a new deployment when none is given.
 pub const DEFAULT_ORIGIN: &str = "localhost/sigillo/notary";
 
@@ -106,7 +108,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener = TcpListener::bind(&args.listen)
+        let listener = listen(&args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let address = listener.local_addr()?;
@@ -126,6 +128,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     notary.shutdown();
     tracing::info!("sigillo stopped");
     Ok(())
+}
+
+/// Binds with a backlog of [`LISTEN_BACKLOG`]: `TcpListener::bind` uses 1,024, and a burst of
+/// more connections than that waits for the client's SYN retransmit, a full second.
+async fn listen(address: &str) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for address in tokio::net::lookup_host(address).await? {
+        let socket = if address.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(address)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::other("the address resolves to nothing")))
 }
 
 async fn shutdown_signal() {
