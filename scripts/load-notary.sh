@@ -16,6 +16,20 @@ for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" 2>/dev/null && 
 url="$(sed -n 's/^sigillo listening on //p' "$work/serve.out")"
 [ -n "$url" ] || { echo "the service did not start" >&2; exit 1; }
 echo "service at $url; $runs runs of $seconds s per scenario"
+# The disk's own fsync latency bounds the notary's tail latency (one fsync per block).
+if command -v python3 >/dev/null; then
+  python3 - "$work/fsync-probe" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+lat = []
+for _ in range(200):
+    os.write(fd, b"x" * 16384)
+    start = time.perf_counter(); os.fsync(fd); lat.append((time.perf_counter() - start) * 1000)
+    time.sleep(0.005)
+lat.sort()
+print("disk fsync ms: p50 %.2f p99 %.2f max %.2f" % (lat[100], lat[197], lat[-1]))
+PY
+fi
 # Each client keeps one request in flight (closed loop); more clients, more load.
 scenarios=(
   "batches of 1000, 24 clients|--clients 24 --batch 1000"

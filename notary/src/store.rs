@@ -52,9 +52,6 @@ impl Store {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(256 * 1024 * 1024)
-            // Every block is flushed explicitly; sled's own periodic flusher would only
-            // contend with those flushes.
-            .flush_every_ms(None)
             .open()?;
         Ok(Store { db })
     }
