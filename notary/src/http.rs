@@ -210,7 +210,12 @@ async fn submit(
     let body = body?;
     let entries = parse_entries(parse_json(&body)?)?;
     let submitted = state.notary.submit(entries).await?;
-    Ok((StatusCode::CREATED, Json(submitted.bundle())).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/json")],
+        submitted.bundle_json(),
+    )
+        .into_response())
 }
 
 fn parse_digest(text: &str) -> Result<Digest, ApiError> {

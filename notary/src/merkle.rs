@@ -268,17 +268,20 @@ impl BlockTree {
 
     /// The audit path of entry `index`, from the leaf's sibling up. Requires `index < len`.
     pub fn inclusion_proof(&self, index: u64) -> Vec<Digest> {
+        self.inclusion_path(index).collect()
+    }
+
+    /// The audit path of entry `index`, without allocating. Requires `index < len`.
+    pub fn inclusion_path(&self, index: u64) -> impl Iterator<Item = Digest> + '_ {
         assert!(index < self.len(), "entry index inside the block");
-        let mut path = Vec::with_capacity(self.layers.len());
-        let mut position = index as usize;
-        for layer in &self.layers[..self.layers.len() - 1] {
+        let levels = &self.layers[..self.layers.len() - 1];
+        levels.iter().enumerate().filter_map(move |(level, layer)| {
             // rs_merkle promotes a lone last node, so a missing sibling adds no hash.
-            if let Some(sibling) = layer.get(position ^ 1) {
-                path.push(Digest::from_bytes(*sibling));
-            }
-            position >>= 1;
-        }
-        path
+            let position = (index as usize) >> level;
+            layer
+                .get(position ^ 1)
+                .map(|sibling| Digest::from_bytes(*sibling))
+        })
     }
 }
 

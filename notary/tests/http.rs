@@ -203,6 +203,18 @@ async fn submit_one_and_a_batch_then_query_everything() {
     );
 }
 
+/// The hand-written JSON of the hot path says exactly what serde says.
+#[tokio::test]
+async fn bundle_json_equals_the_serde_form() {
+    let f = fixture("bundle-json");
+    for size in [1u32, 2, 3, 7, 100, 1000] {
+        let entries: Vec<Digest> = (0..size).map(|i| digest(i + size * 10_000)).collect();
+        let submitted = f.notary.submit(entries).await.unwrap();
+        let written: Value = serde_json::from_slice(&submitted.bundle_json()).unwrap();
+        assert_eq!(written, serde_json::to_value(submitted.bundle()).unwrap());
+    }
+}
+
 #[tokio::test]
 async fn bad_input_is_refused_with_the_field_and_stores_nothing() {
     let f = fixture("bad");

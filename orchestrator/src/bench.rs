@@ -40,6 +40,9 @@ pub struct BenchArgs {
     /// Worker threads of the load generator.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Seconds at the start (connections opening, first blocks) left out of the figures.
+    #[arg(long, default_value_t = 1)]
+    warmup_seconds: u64,
 }
 
 #[derive(Default)]
@@ -61,6 +64,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.seconds == 0 || args.seconds > SECONDS_MAX {
         bail!("--seconds must be 1 to {SECONDS_MAX}");
+    }
+    if args.warmup_seconds >= args.seconds {
+        bail!("--warmup-seconds must be below --seconds");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.clamp(1, 64))
@@ -93,12 +99,18 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let per_client_max = args.requests_max.div_ceil(args.clients as u64);
     let started = Instant::now();
+    let measured_from = started + Duration::from_secs(args.warmup_seconds);
     let mut tasks = tokio::task::JoinSet::new();
     for id in 0..args.clients {
         let (target, stop, key) = (Arc::clone(&target), Arc::clone(&stop), key.clone());
         let batch = args.batch;
         tasks.spawn(async move {
-            run_client(id as u64, &target, batch, &stop, per_client_max, key).await
+            let limits = ClientLimits {
+                batch,
+                requests_max: per_client_max,
+                measured_from,
+            };
+            run_client(id as u64, &target, limits, &stop, key).await
         });
     }
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
@@ -115,7 +127,7 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
             total.first_error = report.first_error;
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = measured_from.elapsed().as_secs_f64();
     total.latencies_us.sort_unstable();
     let percentile = |p: f64| -> f64 {
         if total.latencies_us.is_empty() {
@@ -187,14 +199,26 @@ async fn connect(
     Ok(sender)
 }
 
+/// What one client does, and from when it counts.
+#[derive(Clone, Copy)]
+struct ClientLimits {
+    batch: usize,
+    requests_max: u64,
+    measured_from: Instant,
+}
+
 async fn run_client(
     id: u64,
     target: &Target,
-    batch: usize,
+    limits: ClientLimits,
     stop: &AtomicBool,
-    requests_max: u64,
     key: NoteVerifier,
 ) -> ClientReport {
+    let ClientLimits {
+        batch,
+        requests_max,
+        measured_from,
+    } = limits;
     let mut report = ClientReport::default();
     let mut verifier = ReceiptVerifier::new(key);
     let mut sequence = 0u64;
@@ -238,6 +262,9 @@ async fn run_client(
         }
         .await;
         let latency = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+        if sent < measured_from && outcome.is_ok() {
+            continue;
+        }
         report.requests += 1;
         match outcome {
             Ok(verified) => {
