@@ -5,18 +5,37 @@
 //! per-entry key in sled costs about 20 µs; a hash map insert, about 50 ns). Keys are the first
 //! 8 bytes of the digest, so a lookup returns candidates that the caller confirms against the
 //! stored block. Memory is about 20 bytes per entry.
+//!
+//! The map is split in [`INDEX_SHARDS`] shards by the digest's first byte, so that when a shard
+//! grows and rehashes, the sequencer pauses for 1/256 of the index, not all of it (a single
+//! map of millions of entries stalls a block by tens of milliseconds when it doubles).
 
 use std::collections::HashMap;
 
 use crate::hash::Digest;
 
+/// Shards of the index, one per value of the digest's first byte.
+pub const INDEX_SHARDS: usize = 256;
+
 /// Digest prefix → global entry numbers.
-#[derive(Default)]
 pub struct EntryIndex {
+    shards: Vec<Shard>,
+}
+
+#[derive(Default)]
+struct Shard {
     /// Prefixes seen once: the common case, kept compact.
     once: HashMap<u64, u64>,
     /// Prefixes seen more than once (a digest notarised again, or a prefix collision).
     more: HashMap<u64, Vec<u64>>,
+}
+
+impl Default for EntryIndex {
+    fn default() -> EntryIndex {
+        EntryIndex {
+            shards: (0..INDEX_SHARDS).map(|_| Shard::default()).collect(),
+        }
+    }
 }
 
 fn prefix(entry: &Digest) -> u64 {
@@ -32,28 +51,35 @@ impl EntryIndex {
         EntryIndex::default()
     }
 
+    fn shard(&self, entry: &Digest) -> &Shard {
+        &self.shards[usize::from(entry.as_bytes()[0])]
+    }
+
     /// Records that `entry` has global number `number`.
     pub fn insert(&mut self, entry: &Digest, number: u64) {
         let key = prefix(entry);
-        if let Some(numbers) = self.more.get_mut(&key) {
+        let shard = &mut self.shards[usize::from(entry.as_bytes()[0])];
+        if let Some(numbers) = shard.more.get_mut(&key) {
             numbers.push(number);
             return;
         }
-        if let Some(first) = self.once.remove(&key) {
-            self.more.insert(key, vec![first, number]);
+        if let Some(first) = shard.once.remove(&key) {
+            shard.more.insert(key, vec![first, number]);
             return;
         }
-        self.once.insert(key, number);
+        shard.once.insert(key, number);
     }
 
     /// Numbers of the entries whose digest shares `entry`'s prefix, oldest first, at most
     /// `limit`. The caller confirms each against the stored entry.
     pub fn candidates(&self, entry: &Digest, limit: usize) -> Vec<u64> {
         let key = prefix(entry);
-        if let Some(number) = self.once.get(&key) {
+        let shard = self.shard(entry);
+        if let Some(number) = shard.once.get(&key) {
             return vec![*number];
         }
-        self.more
+        shard
+            .more
             .get(&key)
             .map(|numbers| numbers.iter().take(limit).copied().collect())
             .unwrap_or_default()
