@@ -235,8 +235,14 @@ impl Notary {
     /// Opens the notary whose state lives in `dir` (created when missing), recovers the log
     /// from disk, checks it against its last checkpoint and starts the sequencer thread.
     pub fn open(dir: &Path, signer: NoteSigner, config: NotaryConfig) -> Result<Notary, Error> {
-        assert!(config.block_entries_max >= BATCH_ENTRIES_MAX);
-        assert!(config.block_interval_ms > 0);
+        if config.block_entries_max < BATCH_ENTRIES_MAX || config.block_interval_ms == 0 {
+            return Err(Error::Config {
+                reason: format!(
+                    "blocks need an interval above 0 ms and room for a full batch of \
+                     {BATCH_ENTRIES_MAX} entries"
+                ),
+            });
+        }
         if signer.name() != config.origin {
             return Err(Error::Config {
                 reason: format!(
