@@ -389,3 +389,44 @@ fn connections_beyond_the_limit_wait_until_one_closes() {
             .is_ok_and(|response| response.status().is_success())
     }));
 }
+
+#[test]
+fn sigterm_seals_what_was_accepted_and_exits_cleanly() {
+    let dir = TempDir::new("sigterm");
+    let args = ["--block-interval-ms", "50"];
+    let mut server = Server::start(&dir.0, &args);
+    let key = key_of(&server);
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(&server.url, 4, &stop, 0);
+    std::thread::sleep(Duration::from_millis(400));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "sigillo serve exits 0 on SIGTERM: {exit:?}");
+    stop.store(true, Ordering::Relaxed);
+    let mut receipts = Vec::new();
+    for client in clients {
+        receipts.extend(client.join().unwrap().receipts);
+    }
+    assert!(!receipts.is_empty());
+
+    let server = Server::start(&dir.0, &args);
+    let http = reqwest::blocking::Client::new();
+    let mut verifier = ReceiptVerifier::new(key);
+    for receipt in receipts.iter().step_by(5) {
+        verifier.verify(receipt, &receipt.entry).unwrap();
+        let answer: serde_json::Value = http
+            .get(format!(
+                "{}/v1/notary/entries/{}",
+                server.url, receipt.entry
+            ))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(answer["receipts"].as_array().map(Vec::len), Some(1));
+    }
+}
