@@ -85,16 +85,6 @@ impl SealedBlock {
             salt: None,
         }
     }
-
-    /// The tlog-proof of the block in the log at the checkpoint written with it.
-    pub fn log_proof(&self) -> &str {
-        &self.log_proof
-    }
-
-    /// The audit path of entry `index` in the block. Requires `index < entry_count`.
-    pub fn entry_path(&self, index: u64) -> Vec<Digest> {
-        self.tree.inclusion_proof(index)
-    }
 }
 
 /// The outcome of one submission: where its entries landed.
