@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use notary::audit::{Audit, AuditState, AUDIT_STATE_FORMAT};
+use notary::audit::{Audit, AuditState};
 use notary::{BlockHeader, Digest, NoteVerifier};
 use serde::Deserialize;
 
@@ -94,15 +94,6 @@ async fn audit(args: &AuditArgs) -> anyhow::Result<String> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Err(error).context(format!("reading {}", args.since.display())),
     };
-    if let Some(state) = &previous {
-        if state.format != AUDIT_STATE_FORMAT {
-            bail!(
-                "{} has format {:?}, want {AUDIT_STATE_FORMAT:?}",
-                args.since.display(),
-                state.format
-            );
-        }
-    }
     let mut notes = Vec::new();
     let key: NoteVerifier = match (
         trust::from_flag_or_env(args.notary_key.as_deref())?,
