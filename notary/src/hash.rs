@@ -61,9 +61,15 @@ impl Digest {
     /// Calls `f` with the lower-case hex form, built on the stack: serialising receipts is a
     /// hot path, and `hex::encode` allocates and goes char by char.
     pub fn with_hex<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        let buffer = self.hex_bytes();
+        f(std::str::from_utf8(&buffer).expect("hex digits are ASCII"))
+    }
+
+    /// The lower-case hex digits as ASCII bytes, on the stack.
+    pub fn hex_bytes(&self) -> [u8; 2 * DIGEST_BYTES] {
         let mut buffer = [0u8; 2 * DIGEST_BYTES];
         hex::encode_to_slice(self.0, &mut buffer).expect("the buffer is twice the digest");
-        f(std::str::from_utf8(&buffer).expect("hex digits are ASCII"))
+        buffer
     }
 
     /// Standard padded base64.

@@ -162,13 +162,9 @@ const DIGEST_HEX: usize = 64;
 
 /// Appends `"<hex>"`.
 fn push_hex(out: &mut Vec<u8>, digest: &Digest) {
-    let start = out.len();
-    out.resize(start + DIGEST_HEX + 2, b'"');
-    hex::encode_to_slice(
-        digest.as_bytes(),
-        &mut out[start + 1..start + 1 + DIGEST_HEX],
-    )
-    .expect("the slice is twice the digest");
+    out.push(b'"');
+    out.extend_from_slice(&digest.hex_bytes());
+    out.push(b'"');
 }
 
 struct Pending {
@@ -683,8 +679,9 @@ impl Inner {
         };
         // The new leaf is the last one: its audit path is the old frontier, smallest first.
         let path: Vec<Digest> = frontier.nodes().iter().rev().copied().collect();
+        let leaf = header.leaf_hash();
         let mut next = frontier;
-        next.push(header.leaf_hash());
+        next.push(leaf);
         let checkpoint = Checkpoint {
             origin: self.config.origin.clone(),
             size: next.size(),
@@ -696,7 +693,7 @@ impl Inner {
         let stored = started.elapsed();
         {
             let mut state = self.state.write().expect("state lock is never poisoned");
-            state.log.push(header.leaf_hash());
+            state.log.push(leaf);
             debug_assert_eq!(state.log.root(checkpoint.size), checkpoint.root);
             state.headers.push(header);
             state.latest_checkpoint.clone_from(&note);

@@ -68,6 +68,17 @@ async fn call_json(
     (status, value)
 }
 
+/// `POST /v1/notary/entries` with one entry.
+async fn submit_one(app: &Router, entry: Digest) -> (StatusCode, Value) {
+    call_json(
+        app,
+        "POST",
+        "/v1/notary/entries",
+        Some(json!({"entry": entry.to_hex()})),
+    )
+    .await
+}
+
 fn digest(i: u32) -> Digest {
     Digest::sha256(&i.to_be_bytes())
 }
@@ -77,13 +88,7 @@ async fn submit_one_and_a_batch_then_query_everything() {
     let f = fixture("happy");
     let mut verifier = ReceiptVerifier::new(f.notary.verifier());
 
-    let (status, body) = call_json(
-        &f.app,
-        "POST",
-        "/v1/notary/entries",
-        Some(json!({"entry": digest(1).to_hex()})),
-    )
-    .await;
+    let (status, body) = submit_one(&f.app, digest(1)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let bundle: ReceiptBundle = serde_json::from_value(body).unwrap();
     let first = bundle.receipts().remove(0);
@@ -174,13 +179,7 @@ async fn submit_one_and_a_batch_then_query_everything() {
     assert_eq!(verified.checkpoint, new);
 
     // The same digest again is a second notarisation with its own receipt.
-    let (status, _) = call_json(
-        &f.app,
-        "POST",
-        "/v1/notary/entries",
-        Some(json!({"entry": digest(1).to_hex()})),
-    )
-    .await;
+    let (status, _) = submit_one(&f.app, digest(1)).await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, body) = call_json(
         &f.app,
@@ -219,13 +218,7 @@ async fn bundle_json_equals_the_serde_form() {
 async fn bad_input_is_refused_with_the_field_and_stores_nothing() {
     let f = fixture("bad");
     // One good block so heights and sizes have something to be wrong against.
-    let (status, _) = call_json(
-        &f.app,
-        "POST",
-        "/v1/notary/entries",
-        Some(json!({"entry": digest(1).to_hex()})),
-    )
-    .await;
+    let (status, _) = submit_one(&f.app, digest(1)).await;
     assert_eq!(status, StatusCode::CREATED);
     let size_before = f.notary.size();
     let checkpoint_before = f.notary.latest_checkpoint();
