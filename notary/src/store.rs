@@ -11,6 +11,7 @@
 //! index) is derived from the `E` records, in memory: see `index`.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::block::BlockHeader;
 use crate::hash::{Digest, DIGEST_BYTES};
@@ -46,14 +47,46 @@ fn key(prefix: u8, number: u64) -> [u8; 9] {
     out
 }
 
+/// How long opening waits for a store lock held by a store just closed in this process.
+pub const STORE_LOCK_WAIT_MS: u64 = 2_000;
+
+/// sled reports a held lock only as an I/O error of kind `Other` with this text.
+fn is_lock_held(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::Other
+        && io.to_string().contains("could not acquire lock"))
+}
+
+/// An `E` record: concatenated 32-byte digests. `None` when the length is not a multiple.
+fn decode_entries(value: &[u8]) -> Option<Vec<Digest>> {
+    if !value.len().is_multiple_of(DIGEST_BYTES) {
+        return None;
+    }
+    let entries = value
+        .chunks_exact(DIGEST_BYTES)
+        .map(|chunk| Digest::from_slice(chunk).expect("chunks are 32 bytes"))
+        .collect();
+    Some(entries)
+}
+
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`. A store closed a moment ago in this process is
+    /// still locked until sled's I/O threads finish with it, so a held lock is retried for up
+    /// to [`STORE_LOCK_WAIT_MS`] before it is reported.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
-            .open()?;
-        Ok(Store { db })
+        let deadline = Instant::now() + Duration::from_millis(STORE_LOCK_WAIT_MS);
+        loop {
+            let opened = sled::Config::new()
+                .path(dir)
+                .cache_capacity(256 * 1024 * 1024)
+                .open();
+            match opened {
+                Ok(db) => return Ok(Store { db }),
+                Err(error) if is_lock_held(&error) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     /// A metadata value.
@@ -124,16 +157,11 @@ impl Store {
         let Some(value) = self.db.get(key(ENTRIES, height))? else {
             return Ok(None);
         };
-        if value.len() % DIGEST_BYTES != 0 {
-            return Err(StoreError::Corrupt {
+        decode_entries(&value)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt {
                 what: format!("entries of block {height}"),
-            });
-        }
-        let entries = value
-            .chunks_exact(DIGEST_BYTES)
-            .map(|chunk| Digest::from_slice(chunk).expect("chunks are 32 bytes"))
-            .collect();
-        Ok(Some(entries))
+            })
     }
 
     /// The entries of every block, in height order.
@@ -147,13 +175,7 @@ impl Store {
                 .get(1..)
                 .and_then(|h| h.try_into().ok())
                 .ok_or_else(corrupt)?;
-            if value.len() % DIGEST_BYTES != 0 {
-                return Err(corrupt());
-            }
-            let entries = value
-                .chunks_exact(DIGEST_BYTES)
-                .map(|chunk| Digest::from_slice(chunk).expect("chunks are 32 bytes"))
-                .collect();
+            let entries = decode_entries(&value).ok_or_else(corrupt)?;
             Ok((u64::from_be_bytes(height), entries))
         })
     }
