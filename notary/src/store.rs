@@ -50,6 +50,25 @@ fn key(prefix: u8, number: u64) -> [u8; 9] {
 /// How long opening waits for a store lock held by a store just closed in this process.
 pub const STORE_LOCK_WAIT_MS: u64 = 2_000;
 
+/// Opens (or creates) a sled database in `dir` with a page cache of `cache_bytes`. A database
+/// closed a moment ago in this process is still locked until sled's I/O threads finish with
+/// it, so a held lock is retried for up to [`STORE_LOCK_WAIT_MS`] before it is reported.
+pub fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, sled::Error> {
+    let deadline = Instant::now() + Duration::from_millis(STORE_LOCK_WAIT_MS);
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open();
+        match opened {
+            Err(error) if is_lock_held(&error) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            opened => return opened,
+        }
+    }
+}
+
 /// sled reports a held lock only as an I/O error of kind `Other` with this text.
 fn is_lock_held(error: &sled::Error) -> bool {
     matches!(error, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::Other
@@ -69,24 +88,11 @@ fn decode_entries(value: &[u8]) -> Option<Vec<Digest>> {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`. A store closed a moment ago in this process is
-    /// still locked until sled's I/O threads finish with it, so a held lock is retried for up
-    /// to [`STORE_LOCK_WAIT_MS`] before it is reported.
+    /// Opens (or creates) the store in `dir`; see [`open_db`].
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let deadline = Instant::now() + Duration::from_millis(STORE_LOCK_WAIT_MS);
-        loop {
-            let opened = sled::Config::new()
-                .path(dir)
-                .cache_capacity(256 * 1024 * 1024)
-                .open();
-            match opened {
-                Ok(db) => return Ok(Store { db }),
-                Err(error) if is_lock_held(&error) && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
+        Ok(Store {
+            db: open_db(dir, 256 * 1024 * 1024)?,
+        })
     }
 
     /// A metadata value.
