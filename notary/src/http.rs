@@ -52,6 +52,33 @@ impl ApiError {
         }
     }
 
+    /// Any error: a status, a stable code, the field at fault (if one is) and a reason. For the
+    /// other crates' HTTP edges, so that every module answers errors in one shape.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code,
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// A 500 with a generic message; the cause is logged once, here.
+    pub fn internal(error: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(%error, "internal error");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            field: None,
+            message: "internal error".into(),
+        }
+    }
+
     /// The status code.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -82,14 +109,7 @@ impl From<Error> for ApiError {
             Error::SizesReversed { .. } => (StatusCode::BAD_REQUEST, "invalid_request", "from"),
             Error::ForeignBlock { .. } => (StatusCode::BAD_REQUEST, "invalid_request", "receipt"),
             Error::Config { .. } | Error::Note(_) | Error::Store(_) | Error::Corrupt(_) => {
-                // Internal failures are logged once here and shown generically.
-                tracing::error!(%error, "internal error");
-                return ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "internal",
-                    field: None,
-                    message: "internal error".into(),
-                };
+                return ApiError::internal(&error);
             }
         };
         ApiError {

@@ -410,14 +410,38 @@ pub(crate) enum Fault {
     AfterFsync = 2,
 }
 
-/// True when a signature's R is a canonical encoding of a point that is not of small order:
-/// what `verify_strict` requires of R and batch verification does not check.
+/// True when a signature's R is a canonical encoding (y < p) of a point that is not of small
+/// order: what `verify_strict` requires of R and batch verification does not check. Both
+/// checks are on the encoding, so no point is decompressed: the encodings of the eight
+/// small-order points are computed once, by curve25519-dalek.
 fn strict_r(signature: &Signature) -> bool {
     let r = signature.r_bytes();
-    match CompressedEdwardsY(*r).decompress() {
-        Some(point) => !point.is_small_order() && point.compress().as_bytes() == r,
-        None => false,
-    }
+    let y_at_least_p =
+        r[31] & 0x7f == 0x7f && r[1..31].iter().all(|&byte| byte == 0xff) && r[0] >= 0xed;
+    !y_at_least_p && !small_order_encodings().contains(r)
+}
+
+/// Every encoding with y < p that decodes to a point of small order: the eight torsion points,
+/// and the sign-flipped encodings of those with x = 0 (which decode to the same points).
+fn small_order_encodings() -> &'static [[u8; 32]] {
+    static ENCODINGS: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    ENCODINGS.get_or_init(|| {
+        let mut encodings = Vec::new();
+        for point in curve25519_dalek::constants::EIGHT_TORSION {
+            let canonical = point.compress().to_bytes();
+            let mut flipped = canonical;
+            flipped[31] ^= 0x80;
+            for encoding in [canonical, flipped] {
+                let small = CompressedEdwardsY(encoding)
+                    .decompress()
+                    .is_some_and(|point| point.is_small_order());
+                if small && !encodings.contains(&encoding) {
+                    encodings.push(encoding);
+                }
+            }
+        }
+        encodings
+    })
 }
 
 /// Batch-verifies the candidates; on failure, verifies each one strictly to find the bad ones.
@@ -560,5 +584,41 @@ fn commit_group(inner: &Inner, jobs: Vec<Job>) {
     inner.head.send_replace(head);
     for (reply, outcomes) in answers {
         let _ = reply.send(Ok(outcomes));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    #[test]
+    fn strict_r_agrees_with_decompression_on_small_order_and_non_canonical_encodings() {
+        let encodings = small_order_encodings();
+        // Eight torsion points; the identity (y = 1) and (0, −1) also have a sign-flipped form.
+        assert_eq!(encodings.len(), 10);
+        for encoding in encodings {
+            let mut bytes = [0u8; 64];
+            bytes[..32].copy_from_slice(encoding);
+            assert!(!strict_r(&Signature::from_bytes(&bytes)));
+        }
+        // y = p (non-canonical zero) and y = 2^255 − 1.
+        let mut y_p = [0xff; 32];
+        y_p[0] = 0xed;
+        y_p[31] = 0x7f;
+        let mut bytes = [0u8; 64];
+        bytes[..32].copy_from_slice(&y_p);
+        assert!(!strict_r(&Signature::from_bytes(&bytes)));
+        bytes[..32].copy_from_slice(&[0xff; 32]);
+        assert!(!strict_r(&Signature::from_bytes(&bytes)));
+        // Real signatures pass.
+        for seed in 0..50u8 {
+            let signature = SigningKey::from_bytes(&[seed; 32]).sign(b"message");
+            assert!(strict_r(&signature));
+            let r = CompressedEdwardsY(*signature.r_bytes())
+                .decompress()
+                .unwrap();
+            assert!(!r.is_small_order());
+        }
     }
 }
