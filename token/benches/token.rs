@@ -139,7 +139,7 @@ fn verify(c: &mut Criterion) {
 fn end_to_end(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("sigillo-bench-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (mut circuit, setup) = circuit();
+    let (circuit, setup) = circuit();
     let ledger = Ledger::open(&dir, circuit.genesis(), wall_clock()).unwrap();
     for chunk in setup.chunks(4_096) {
         ledger.submit(chunk.to_vec()).unwrap();
