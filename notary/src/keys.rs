@@ -68,7 +68,13 @@ pub fn load_or_generate(path: &Path) -> Result<SigningKey, KeyError> {
             file.write_all(text.as_bytes()).map_err(io)?;
             file.sync_all().map_err(io)?;
             fs::rename(&temporary, path).map_err(io)?;
+            // A bare file name's parent is "": the current directory.
             if let Some(parent) = path.parent() {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
                 fs::File::open(parent)
                     .and_then(|dir| dir.sync_all())
                     .map_err(io)?;

@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod serve;
 mod stamp;
+mod token;
 mod trust;
 mod verify;
 
@@ -33,6 +34,11 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Load-test the notary over HTTP, bounded in time.
     Bench(bench::BenchArgs),
+    /// The closed-circuit token ledger: keys, signing, submitting, balances, audit, load.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,6 +56,10 @@ fn main() -> ExitCode {
         Command::Verify(args) => return verify::run(args),
         Command::Audit(args) => return audit::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Token { command } => match token::run(command) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
-//! `sigillo serve`: the notary on sled under the data directory, its did:web document, a
-//! bounded number of connections, and a graceful stop that seals what waits.
+//! `sigillo serve`: the notary and the token ledger on sled under the data directory, the
+//! notary's did:web document, a bounded number of connections, and a graceful stop that applies
+//! and seals what waits.
 
 use std::io;
 use std::path::PathBuf;
@@ -52,7 +53,13 @@ pub struct ServeArgs {
     /// Client connections open at once; more wait to be accepted.
     #[arg(long, default_value_t = CONNECTIONS_MAX)]
     connections_max: usize,
+    /// The token ledger's name (every operation signs it). Fixed at the first start.
+    #[arg(long, default_value = DEFAULT_TOKEN_LEDGER, env = "SIGILLO_TOKEN_LEDGER")]
+    token_ledger: String,
 }
+
+/// The token ledger's name when none is given.
+pub const DEFAULT_TOKEN_LEDGER: &str = "sigillo";
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.block_interval_ms == 0 || args.block_interval_ms > 60_000 {
@@ -103,7 +110,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&document)? + "\n",
     )?;
 
-    let app = notary::http::router(notary.clone(), Some(("/notary/did.json".into(), document)));
+    // The token ledger: its authority key beside the notary's, its journal under data/token.
+    let token_name = token::Name::new(&args.token_ledger)
+        .map_err(|error| anyhow::anyhow!("--token-ledger: {error}"))?;
+    let authority_path = args.data.join("token-authority.key");
+    let authority = keys::load_or_generate(&authority_path)?;
+    let authority = token::PublicKey::from_bytes(authority.verifying_key().as_bytes())?;
+    let clock = token::ledger::wall_clock();
+    let genesis = token::Genesis {
+        ledger: token_name,
+        authority,
+        created_ms: clock(),
+    };
+    let ledger = token::Ledger::open(&args.data.join("token"), genesis, clock.clone())
+        .with_context(|| format!("opening the token ledger in {}", args.data.display()))?;
+
+    let app = notary::http::router(notary.clone(), Some(("/notary/did.json".into(), document)))
+        .merge(token::http::router(ledger.clone(), clock));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -115,6 +138,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(%address, %did, origin = %args.origin, data = %args.data.display(), "sigillo is serving");
         println!("sigillo listening on http://{address}");
         println!("notary key: {}", notary.verifier().to_vkey());
+        println!(
+            "token ledger {:?}: authority {} (key file {})",
+            ledger.genesis().ledger.as_str(),
+            ledger.genesis().authority.to_did_key(),
+            authority_path.display()
+        );
+        tokio::spawn(ledger.clone().stamp_heads(notary.clone()));
         let listener = LimitedListener {
             inner: listener,
             permits: Arc::new(Semaphore::new(args.connections_max)),
@@ -124,7 +154,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await?;
         anyhow::Ok(())
     })?;
-    // Seal and store whatever was accepted before the signal, then exit.
+    // Apply and store whatever was accepted before the signal, then exit.
+    ledger.shutdown();
     notary.shutdown();
     tracing::info!("sigillo stopped");
     Ok(())

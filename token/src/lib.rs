@@ -8,6 +8,7 @@
 //! operation by hash; [`ledger`] is the service (batch signature checks, one fsync per group of
 //! batches, notarised journal heads); [`audit`] replays a journal from genesis.
 
+pub mod audit;
 pub mod auth;
 pub mod http;
 pub mod journal;

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use serde::Serialize;
 
 use crate::model::{ClassRules, Name, OperationId, PublicKey, Role};
@@ -360,13 +362,15 @@ enum Undo {
 pub struct State {
     ledger: Name,
     participants: Vec<Participant>,
-    participant_ids: HashMap<Name, u32>,
+    // Keys chosen by the authority or by the ledger itself: the fast Fx hash is safe for them.
+    // Operation ids are chosen by clients, so `applied` keeps std's keyed SipHash.
+    participant_ids: FxHashMap<Name, u32>,
     classes: Vec<Class>,
-    class_ids: HashMap<Name, u32>,
-    accounts: HashMap<(u32, u32), Account>,
+    class_ids: FxHashMap<Name, u32>,
+    accounts: FxHashMap<(u32, u32), Account>,
     pendings: HashMap<OperationId, Pending>,
     expiries: BTreeSet<(u64, OperationId)>,
-    settlements: HashMap<(u32, u32), Settlement>,
+    settlements: FxHashMap<(u32, u32), Settlement>,
     applied: HashMap<OperationId, AppliedId>,
     history: Vec<Vec<u64>>,
     next_index: u64,
@@ -387,13 +391,13 @@ impl State {
                 category: None,
                 next_seq: 0,
             }],
-            participant_ids: HashMap::from([(name, 0)]),
+            participant_ids: FxHashMap::from_iter([(name, 0)]),
             classes: Vec::new(),
-            class_ids: HashMap::new(),
-            accounts: HashMap::new(),
+            class_ids: FxHashMap::default(),
+            accounts: FxHashMap::default(),
             pendings: HashMap::new(),
             expiries: BTreeSet::new(),
-            settlements: HashMap::new(),
+            settlements: FxHashMap::default(),
             applied: HashMap::new(),
             history: vec![Vec::new()],
             next_index: 0,

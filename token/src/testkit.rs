@@ -68,6 +68,11 @@ impl Circuit {
             .or_insert_with(|| key_for(seed, participant))
     }
 
+    /// Uses `key` for `participant` (e.g. the real authority key of a running service).
+    pub fn set_key(&mut self, participant: &str, key: SigningKey) {
+        self.keys.insert(participant.to_owned(), key);
+    }
+
     /// A participant's public key.
     pub fn public_key(&self, participant: &str) -> PublicKey {
         let key = self
