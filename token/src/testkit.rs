@@ -93,6 +93,12 @@ impl Circuit {
         self.next_seq.insert(participant.to_owned(), seq);
     }
 
+    /// Makes ids continue from `counter`, so circuits with the same seed (threads sharing keys)
+    /// never sign two operations with one id. Requires `counter > 0`.
+    pub fn set_id_counter(&mut self, counter: u64) {
+        self.next_id = counter.max(1);
+    }
+
     /// The id [`Circuit::next_id`] will return next.
     pub fn peek_id(&self) -> OperationId {
         let mut bytes = [0u8; 16];
