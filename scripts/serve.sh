@@ -11,7 +11,7 @@ url="http://$listen"
 bin="$PWD/target/release/sigillo"
 cat <<TXT
 
-Sigillo's notary is starting on $url (data in ${SIGILLO_DATA:-./data}).
+Sigillo (notary and token ledger) is starting on $url (data in ${SIGILLO_DATA:-./data}).
 Try, from another terminal in $PWD:
 
   echo "delibera n. 42" > delibera.txt
@@ -25,6 +25,12 @@ Try, from another terminal in $PWD:
   curl -s $url/v1/notary/checkpoint              # the latest signed checkpoint (C2SP)
   curl -s $url/notary/did.json                   # the notary's did:web document
   $bin bench --url $url --clients 32 --batch 1000 --seconds 5   # load test
+
+  The token ledger (closed-circuit vouchers; the authority key is data/token-authority.key):
+  scripts/token-demo.sh $url                     # enrol, define a class, mint, pay in two
+                                                 # phases, redeem, read, audit the journal
+  curl -s $url/v1/token/ledger                   # the ledger's name, authority, head
+  curl -s $url/v1/token/classes                  # classes, rules, supply (public)
 
 Stop with Ctrl-C: the service seals what it accepted and exits.
 
