@@ -294,26 +294,24 @@ async fn signed_get(
     path: &str,
 ) -> anyhow::Result<Value> {
     let header = token::auth::authorization(ledger, reader, key, now_ms(), path);
-    let response = client
-        .get(format!("{}{path}", url.trim_end_matches('/')))
-        .header("authorization", header)
-        .send()
-        .await
-        .with_context(|| format!("GET {path}"))?;
-    let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .with_context(|| format!("GET {path}: not JSON"))?;
-    if !status.is_success() {
-        bail!("GET {path}: {status}: {}", body["error"]["message"]);
-    }
-    Ok(body)
+    get(client, url, path, Some(header)).await
 }
 
 async fn get_json(client: &reqwest::Client, url: &str, path: &str) -> anyhow::Result<Value> {
-    let response = client
-        .get(format!("{}{path}", url.trim_end_matches('/')))
+    get(client, url, path, None).await
+}
+
+async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    path: &str,
+    authorization: Option<String>,
+) -> anyhow::Result<Value> {
+    let mut request = client.get(format!("{}{path}", url.trim_end_matches('/')));
+    if let Some(header) = authorization {
+        request = request.header("authorization", header);
+    }
+    let response = request
         .send()
         .await
         .with_context(|| format!("GET {path}"))?;

@@ -345,16 +345,7 @@ impl World {
     fn resubmit(&mut self, ops: Vec<SignedOperation>) -> Result<(), String> {
         // The circuit rewound the actors' sequence numbers; operations that did reach the disk
         // consumed theirs: re-read them from the ledger.
-        for op in &ops {
-            let actor = op.operation.actor.as_str();
-            let next = self
-                .ledger()
-                .read(|state| state.participant(actor).map(|p| p.next_seq))
-                .map_err(|error| error.to_string())?;
-            if let Some(next) = next {
-                self.circuit.set_next_seq(actor, next);
-            }
-        }
+        self.sync_sequences(&ops)?;
         let outcomes = self
             .submit(ops.clone())?
             .ok_or("the resubmission was not answered")?;
@@ -383,6 +374,21 @@ impl World {
                         applied.index
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the circuit's next sequence number of each actor of `ops` to the ledger's.
+    fn sync_sequences(&mut self, ops: &[SignedOperation]) -> Result<(), String> {
+        for op in ops {
+            let actor = op.operation.actor.as_str();
+            let next = self
+                .ledger()
+                .read(|state| state.participant(actor).map(|p| p.next_seq))
+                .map_err(|error| error.to_string())?;
+            if let Some(next) = next {
+                self.circuit.set_next_seq(actor, next);
             }
         }
         Ok(())

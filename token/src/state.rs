@@ -463,31 +463,27 @@ impl State {
 
     /// A participant's accounts in every class it ever held.
     pub fn accounts_of(&self, participant: &str) -> Vec<(&Name, Account)> {
+        self.per_class(&self.accounts, participant)
+    }
+
+    /// What a merchant redeemed, per class.
+    pub fn settlements_of(&self, merchant: &str) -> Vec<(&Name, Settlement)> {
+        self.per_class(&self.settlements, merchant)
+    }
+
+    /// A participant's values in `map`, keyed (participant, class), in class order.
+    fn per_class<T: Copy>(
+        &self,
+        map: &FxHashMap<(u32, u32), T>,
+        participant: &str,
+    ) -> Vec<(&Name, T)> {
         let Some(&id) = self.participant_ids.get(participant) else {
             return Vec::new();
         };
         self.classes
             .iter()
             .enumerate()
-            .filter_map(|(class, entry)| {
-                let account = self.accounts.get(&(id, class as u32))?;
-                Some((&entry.name, *account))
-            })
-            .collect()
-    }
-
-    /// What a merchant redeemed, per class.
-    pub fn settlements_of(&self, merchant: &str) -> Vec<(&Name, Settlement)> {
-        let Some(&id) = self.participant_ids.get(merchant) else {
-            return Vec::new();
-        };
-        self.classes
-            .iter()
-            .enumerate()
-            .filter_map(|(class, entry)| {
-                let settlement = self.settlements.get(&(id, class as u32))?;
-                Some((&entry.name, *settlement))
-            })
+            .filter_map(|(class, entry)| Some((&entry.name, *map.get(&(id, class as u32))?)))
             .collect()
     }
 
