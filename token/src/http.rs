@@ -288,8 +288,18 @@ fn authorize(
     Ok(reader)
 }
 
-fn known_name(text: &str, field: &str) -> Result<Name, ApiError> {
-    Name::new(text).map_err(|error| ApiError::bad_request(field, error.to_string()))
+/// Checks the path's participant name (`field`), then that the reader may read its data.
+fn authorize_subject(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    text: &str,
+    field: &str,
+    readers: fn(&str) -> Readers<'_>,
+) -> Result<Name, ApiError> {
+    let name = Name::new(text).map_err(|error| ApiError::bad_request(field, error.to_string()))?;
+    authorize(state, headers, uri, readers(name.as_str()))?;
+    Ok(name)
 }
 
 fn participant_json(participant: &Participant) -> Value {
@@ -328,13 +338,9 @@ async fn participant(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let name = known_name(&name, "participant")?;
-    authorize(
-        &state,
-        &headers,
-        &uri,
-        Readers::SubjectOrOversight(name.as_str()),
-    )?;
+    let name = authorize_subject(&state, &headers, &uri, &name, "participant", |name| {
+        Readers::SubjectOrOversight(name)
+    })?;
     state
         .ledger
         .read(|ledger| ledger.participant(name.as_str()).map(participant_json))
@@ -349,13 +355,9 @@ async fn account(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let name = known_name(&name, "participant")?;
-    authorize(
-        &state,
-        &headers,
-        &uri,
-        Readers::SubjectOrOversight(name.as_str()),
-    )?;
+    let name = authorize_subject(&state, &headers, &uri, &name, "participant", |name| {
+        Readers::SubjectOrOversight(name)
+    })?;
     let balances = state
         .ledger
         .read(|ledger| {
@@ -420,14 +422,10 @@ async fn history(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let name = known_name(&name, "participant")?;
     let page = page(query)?;
-    authorize(
-        &state,
-        &headers,
-        &uri,
-        Readers::SubjectOrOversight(name.as_str()),
-    )?;
+    let name = authorize_subject(&state, &headers, &uri, &name, "participant", |name| {
+        Readers::SubjectOrOversight(name)
+    })?;
     let from = usize::try_from(page.from).unwrap_or(usize::MAX);
     let entries = state
         .ledger
@@ -444,13 +442,9 @@ async fn settlement(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let name = known_name(&name, "merchant")?;
-    authorize(
-        &state,
-        &headers,
-        &uri,
-        Readers::SubjectOversightOrIssuer(name.as_str()),
-    )?;
+    let name = authorize_subject(&state, &headers, &uri, &name, "merchant", |name| {
+        Readers::SubjectOversightOrIssuer(name)
+    })?;
     let report = state
         .ledger
         .read(|ledger| {

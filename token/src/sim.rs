@@ -128,11 +128,6 @@ impl World {
     fn submit(&mut self, ops: Vec<SignedOperation>) -> Result<Option<Vec<Outcome>>, String> {
         match self.ledger().submit(ops.clone()) {
             Ok(outcomes) => {
-                if std::env::var_os("SIGILLO_SIM_TRACE").is_some() {
-                    for outcome in &outcomes {
-                        eprintln!("{:?}", outcome.as_ref().map(|_| "ok").map_err(Reject::code));
-                    }
-                }
                 self.circuit.settle(&ops, &outcomes);
                 for (op, outcome) in ops.iter().zip(&outcomes) {
                     let Ok(applied) = outcome else { continue };

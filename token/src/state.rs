@@ -1033,50 +1033,56 @@ impl State {
         }
     }
 
-    fn require_holder_allowed(&self, class: u32, participant: u32) -> Result<(), Reject> {
-        let entry = &self.classes[class as usize];
+    /// Whether the class lets `participant` hold it: a holder of a listed category (any
+    /// holder when the class lists none).
+    fn may_hold(&self, class: u32, participant: u32) -> bool {
+        let rules = &self.classes[class as usize].rules;
         let who = &self.participants[participant as usize];
-        let allowed = who.role == Some(Role::Holder)
-            && (entry.rules.holder_categories.is_empty()
+        who.role == Some(Role::Holder)
+            && (rules.holder_categories.is_empty()
                 || who
                     .category
                     .as_ref()
-                    .is_some_and(|category| entry.rules.holder_categories.contains(category)));
-        if allowed {
-            Ok(())
-        } else {
-            Err(Reject::ClassNotAllowed {
-                class: entry.name.to_string(),
-                participant: who.name.to_string(),
-            })
+                    .is_some_and(|category| rules.holder_categories.contains(category)))
+    }
+
+    fn class_not_allowed(&self, class: u32, participant: u32) -> Reject {
+        Reject::ClassNotAllowed {
+            class: self.classes[class as usize].name.to_string(),
+            participant: self.participants[participant as usize].name.to_string(),
         }
     }
 
+    fn require_holder_allowed(&self, class: u32, participant: u32) -> Result<(), Reject> {
+        if self.may_hold(class, participant) {
+            Ok(())
+        } else {
+            Err(self.class_not_allowed(class, participant))
+        }
+    }
+
+    /// A payee is a holder the class lets hold it (when holders may transfer it), or a
+    /// merchant of a listed category.
     fn require_payee_allowed(&self, class: u32, payer: u32, payee: u32) -> Result<(), Reject> {
         if payer == payee {
             return Err(Reject::NotAllowed {
                 reason: "a participant does not pay itself",
             });
         }
-        let entry = &self.classes[class as usize];
+        let rules = &self.classes[class as usize].rules;
         let who = &self.participants[payee as usize];
         let allowed = match who.role {
-            Some(Role::Holder) => {
-                entry.rules.holder_transfers && self.require_holder_allowed(class, payee).is_ok()
-            }
+            Some(Role::Holder) => rules.holder_transfers && self.may_hold(class, payee),
             Some(Role::Merchant) => who
                 .category
                 .as_ref()
-                .is_some_and(|category| entry.rules.merchant_categories.contains(category)),
+                .is_some_and(|category| rules.merchant_categories.contains(category)),
             _ => false,
         };
         if allowed {
             Ok(())
         } else {
-            Err(Reject::ClassNotAllowed {
-                class: entry.name.to_string(),
-                participant: who.name.to_string(),
-            })
+            Err(self.class_not_allowed(class, payee))
         }
     }
 
