@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use crate::hash::Digest;
 use crate::notary::{Notary, BATCH_ENTRIES_MAX, BLOCKS_PAGE_MAX};
 use crate::receipt::Receipt;
+use crate::tsa::{Rejection, Tsa};
 use crate::Error;
 
 /// Largest request body accepted: a full batch of hex digests in JSON fits with room to spare.
@@ -411,4 +412,108 @@ async fn did_document_handler(State(state): State<AppState>) -> Response {
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// The RFC 3161 media type of a request.
+pub const TIMESTAMP_QUERY: &str = "application/timestamp-query";
+/// The RFC 3161 media type of a reply.
+pub const TIMESTAMP_REPLY: &str = "application/timestamp-reply";
+
+#[derive(Clone)]
+struct TsaState {
+    tsa: Arc<Tsa>,
+    notary: Notary,
+}
+
+/// The time-stamp authority's routes: `POST /v1/tsa` (RFC 3161 over HTTP), and its
+/// certificates at `GET /v1/tsa/ca.pem` and `GET /v1/tsa/certs` (TSA then CA).
+pub fn tsa_router(tsa: Arc<Tsa>, notary: Notary) -> Router {
+    Router::new()
+        .route("/v1/tsa", post(timestamp))
+        .route("/v1/tsa/ca.pem", get(tsa_ca))
+        .route("/v1/tsa/certs", get(tsa_certs))
+        .layer(DefaultBodyLimit::max(crate::tsa::REQUEST_BYTES_MAX))
+        .with_state(TsaState { tsa, notary })
+}
+
+fn timestamp_reply(status: StatusCode, der: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, TIMESTAMP_REPLY)], der).into_response()
+}
+
+/// Checks the query, enters its imprint in the log, and answers once the block holding it is
+/// durable: the token's serial number is the entry's number and its time the block's.
+async fn timestamp(
+    State(state): State<TsaState>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(str::trim);
+    if !media_type.is_some_and(|media| media.eq_ignore_ascii_case(TIMESTAMP_QUERY)) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            Some("content-type"),
+            format!("send the query as {TIMESTAMP_QUERY}"),
+        ));
+    }
+    let body = body?;
+    let request = match state.tsa.check_request(&body) {
+        Ok(request) => request,
+        // RFC 3161 section 3.4: a refused query still gets a TimeStampResp.
+        Err(rejection) => return Ok(timestamp_reply(StatusCode::OK, rejection.to_der())),
+    };
+    let submitted = match state.notary.submit(vec![request.entry()]).await {
+        Ok(submitted) => submitted,
+        Err(error) => {
+            let mut response = timestamp_reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Rejection::system_failure(error.to_string()).to_der(),
+            );
+            if matches!(error, Error::Busy) {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            }
+            return Ok(response);
+        }
+    };
+    let block = submitted.block.header();
+    let serial = block.first_entry + submitted.offset;
+    match state.tsa.grant(&request, serial, block.time_ms) {
+        Ok(der) => Ok(timestamp_reply(StatusCode::OK, der)),
+        Err(error) => {
+            tracing::error!(%error, "the TSA could not sign a token");
+            Ok(timestamp_reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Rejection::system_failure("the TSA could not sign").to_der(),
+            ))
+        }
+    }
+}
+
+async fn tsa_ca(State(state): State<TsaState>) -> Response {
+    pem_response(state.tsa.ca_pem().to_owned())
+}
+
+async fn tsa_certs(State(state): State<TsaState>) -> Response {
+    pem_response(format!(
+        "{}{}",
+        state.tsa.certificate_pem(),
+        state.tsa.ca_pem()
+    ))
+}
+
+fn pem_response(pem: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pem-certificate-chain"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        pem,
+    )
+        .into_response()
 }

@@ -59,30 +59,37 @@ pub fn load_or_generate(path: &Path) -> Result<SigningKey, KeyError> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
             let text = Zeroizing::new(format!("{}\n", hex::encode(key.to_bytes())));
-            let temporary = path.with_extension("tmp");
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&temporary).map_err(io)?;
-            file.write_all(text.as_bytes()).map_err(io)?;
-            file.sync_all().map_err(io)?;
-            fs::rename(&temporary, path).map_err(io)?;
-            // A bare file name's parent is "": the current directory.
-            if let Some(parent) = path.parent() {
-                let parent = if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                };
-                fs::File::open(parent)
-                    .and_then(|dir| dir.sync_all())
-                    .map_err(io)?;
-            }
+            write_durably(path, text.as_bytes(), 0o600).map_err(io)?;
             Ok(key)
         }
         Err(error) => Err(io(error)),
     }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either no file or the whole file: a temporary
+/// file created with `mode`, fsynced, renamed over `path`, and the directory fsynced.
+pub fn write_durably(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let temporary = path.with_extension("tmp");
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&temporary, path)?;
+    // A bare file name's parent is "": the current directory.
+    if let Some(parent) = path.parent() {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// The did:web DID for `host` (a host name, optionally with `:port`) and `path` segments.

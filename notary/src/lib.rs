@@ -23,6 +23,7 @@ pub mod notary;
 pub mod note;
 pub mod receipt;
 pub mod store;
+pub mod tsa;
 
 pub use block::BlockHeader;
 pub use hash::Digest;

@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// Client connections open at once; more wait to be accepted.
     #[arg(long, default_value_t = CONNECTIONS_MAX)]
     connections_max: usize,
+    /// The RFC 3161 policy OID the time-stamp authority names in its tokens.
+    #[arg(long, default_value = notary::tsa::DEFAULT_POLICY, env = "SIGILLO_TSA_POLICY")]
+    tsa_policy: String,
     /// The token ledger's name (every operation signs it). Fixed at the first start.
     #[arg(long, default_value = DEFAULT_TOKEN_LEDGER, env = "SIGILLO_TOKEN_LEDGER")]
     token_ledger: String,
@@ -125,7 +128,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let ledger = token::Ledger::open(&args.data.join("token"), genesis, clock.clone())
         .with_context(|| format!("opening the token ledger in {}", args.data.display()))?;
 
+    // The RFC 3161 TSA: its P-256 key and certificate chain under data/tsa, made at first start.
+    let tsa = notary::tsa::Tsa::open(&args.data.join("tsa"), &args.origin, &args.tsa_policy)
+        .context("setting up the time-stamp authority")?;
     let app = notary::http::router(notary.clone(), Some(("/notary/did.json".into(), document)))
+        .merge(notary::http::tsa_router(Arc::new(tsa), notary.clone()))
         .merge(token::http::router(ledger.clone(), clock));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -114,3 +114,23 @@ pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool 
     }
     false
 }
+
+/// A tool that `scripts/interop/install.sh` installs under `scripts/interop/` (such as
+/// `node_modules/.bin/anvil` or `.venv/bin/python`). Panics, naming the script, when missing:
+/// the README's test command runs the script first.
+pub fn interop_tool(relative: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/interop")
+        .join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/interop/install.sh (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// The directory of the interop scripts.
+pub fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/interop")
+}
