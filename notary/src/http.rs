@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::anchor::Anchorer;
 use crate::hash::Digest;
 use crate::notary::{Notary, BATCH_ENTRIES_MAX, BLOCKS_PAGE_MAX};
 use crate::receipt::Receipt;
@@ -516,4 +517,56 @@ fn pem_response(pem: String) -> Response {
         pem,
     )
         .into_response()
+}
+
+#[derive(Clone)]
+struct AnchorState {
+    anchorer: Arc<Anchorer>,
+    notary: Notary,
+}
+
+/// Most anchor records listed by `GET /v1/notary/anchors`.
+const ANCHORS_LISTED_MAX: usize = 100;
+
+/// The anchoring routes: `GET /v1/notary/anchors` (the account, the contract, the latest
+/// records, the last failure), `POST /v1/notary/anchors` (anchor now), and
+/// `POST /v1/notary/receipts/upgrade` (a `signed` receipt in, an `anchored` one out).
+pub fn anchor_router(anchorer: Arc<Anchorer>, notary: Notary) -> Router {
+    Router::new()
+        .route("/v1/notary/anchors", get(anchors).post(request_anchor))
+        .route("/v1/notary/receipts/upgrade", post(upgrade))
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .with_state(AnchorState { anchorer, notary })
+}
+
+async fn anchors(State(state): State<AnchorState>) -> Json<Value> {
+    let records = state.anchorer.records(ANCHORS_LISTED_MAX);
+    Json(json!({
+        "account": state.anchorer.account(),
+        "contract": state.anchorer.contract(),
+        "last_error": state.anchorer.last_error(),
+        "anchors": records,
+    }))
+}
+
+async fn request_anchor(State(state): State<AnchorState>) -> Response {
+    state.anchorer.request();
+    (StatusCode::ACCEPTED, Json(json!({ "requested": true }))).into_response()
+}
+
+async fn upgrade(
+    State(state): State<AnchorState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Receipt>, ApiError> {
+    let body = body?;
+    let receipt: Receipt = parse_json(&body)?;
+    match state.anchorer.upgrade(&state.notary, &receipt)? {
+        Some(upgraded) => Ok(Json(upgraded)),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_anchored",
+            Some("receipt"),
+            "no confirmed anchor covers this receipt's checkpoint yet; retry after the next anchor",
+        )),
+    }
 }

@@ -12,6 +12,7 @@
 //! - [`notary`]: the service (sequencer, group commit); [`store`] its storage.
 //! - [`http`]: the axum edge.
 
+pub mod anchor;
 pub mod audit;
 pub mod block;
 pub mod hash;

@@ -16,7 +16,8 @@ use crate::index::EntryIndex;
 use crate::merkle::{BlockTree, Frontier, LogTree};
 use crate::note::{open_checkpoint, Checkpoint, NoteSigner, NoteVerifier};
 use crate::receipt::{
-    BundledEntry, Receipt, ReceiptBundle, TlogProof, RECEIPT_BUNDLE_FORMAT, RECEIPT_FORMAT,
+    BundledEntry, Receipt, ReceiptBundle, ReceiptState, TlogProof, RECEIPT_BUNDLE_FORMAT,
+    RECEIPT_FORMAT,
 };
 use crate::store::Store;
 use crate::Error;
@@ -83,6 +84,8 @@ impl SealedBlock {
             entry_path: self.tree.inclusion_proof(index),
             log_proof: self.log_proof.clone(),
             salt: None,
+            state: ReceiptState::Signed,
+            anchor: None,
         }
     }
 }
@@ -476,6 +479,8 @@ impl Notary {
                 entry_path: block.tree.inclusion_proof(index),
                 log_proof: self.log_proof(header.height, None)?,
                 salt: None,
+                state: ReceiptState::Signed,
+                anchor: None,
             });
         }
         Ok(receipts)
@@ -490,8 +495,12 @@ impl Notary {
                 height: header.height,
             });
         }
+        // A new log proof names another checkpoint: an anchor proof made for the old one no
+        // longer applies, so the refreshed receipt is `signed` until upgraded again.
         Ok(Receipt {
             log_proof: self.log_proof(header.height, size)?,
+            state: ReceiptState::Signed,
+            anchor: None,
             ..receipt.clone()
         })
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::BlockHeader;
 use crate::hash::{leaf_hash, Digest};
-use crate::merkle::{verify_inclusion, ProofError, PROOF_HASHES_MAX};
+use crate::merkle::{verify_consistency, verify_inclusion, ProofError, PROOF_HASHES_MAX};
 use crate::note::{open_checkpoint, Checkpoint, NoteError, NoteVerifier};
 
 /// The `format` of the receipts this code writes and reads.
@@ -38,6 +38,50 @@ pub struct Receipt {
     /// `entry = SHA-256(salt || SHA-256(document))`, so entries reveal nothing about documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
+    /// `signed` (the notary's checkpoint only) or `anchored` (with [`Receipt::anchor`]).
+    #[serde(default)]
+    pub state: ReceiptState,
+    /// The anchor proof of an `anchored` receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<AnchorProof>,
+}
+
+/// How far a receipt's proof reaches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptState {
+    /// Proven by the notary's signed checkpoint only: as good as the trust in its key.
+    #[default]
+    Signed,
+    /// Also proven by a later checkpoint written to a blockchain: the receipt's checkpoint is
+    /// a prefix of the anchored one (consistency proof), and the anchored root and size are in
+    /// a confirmed transaction.
+    Anchored,
+}
+
+/// What upgrades a receipt from `signed` to `anchored`: a later signed checkpoint, the RFC 9162
+/// consistency proof from the receipt's checkpoint to it, and where the chain holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorProof {
+    /// The anchored checkpoint, a signed note.
+    pub checkpoint: String,
+    /// Consistency proof from the receipt's checkpoint to the anchored one.
+    pub consistency: Vec<Digest>,
+    /// The chain's EIP-155 chain id.
+    pub chain_id: u64,
+    /// The anchor contract (0x-prefixed hex address).
+    pub contract: String,
+    /// The notary's anchoring account, the transaction's sender.
+    pub account: String,
+    /// The transaction hash (0x-prefixed hex).
+    pub tx_hash: String,
+    /// The number of the block holding the transaction.
+    pub block_number: u64,
+    /// That block's hash (0x-prefixed hex).
+    pub block_hash: String,
+    /// The index of the `Anchored` event in that block's logs.
+    pub log_index: u64,
 }
 
 /// The format of a [`ReceiptBundle`].
@@ -84,6 +128,8 @@ impl ReceiptBundle {
                 entry_path: item.entry_path.clone(),
                 log_proof: self.log_proof.clone(),
                 salt: None,
+                state: ReceiptState::Signed,
+                anchor: None,
             })
             .collect()
     }
@@ -196,6 +242,25 @@ pub enum ReceiptError {
     /// The block header is not in the checkpointed log.
     #[error("the block is not in the signed log: {0}")]
     BlockPath(ProofError),
+    /// The state says `anchored` without an anchor proof, or `signed` with one.
+    #[error("the receipt's state is {state:?} but it {has} an anchor proof")]
+    StateMismatch {
+        /// The state claimed.
+        state: ReceiptState,
+        /// "has" or "lacks".
+        has: &'static str,
+    },
+    /// The anchored checkpoint is from another log or is older than the receipt's.
+    #[error("the anchored checkpoint ({anchored}) does not extend the receipt's ({receipt})")]
+    AnchorNotLater {
+        /// The receipt's checkpoint size.
+        receipt: u64,
+        /// The anchored checkpoint's size.
+        anchored: u64,
+    },
+    /// The receipt's checkpoint is not a prefix of the anchored one.
+    #[error("the anchored checkpoint is not consistent with the receipt's: {0}")]
+    AnchorConsistency(ProofError),
 }
 
 /// What a verified receipt proves.
@@ -205,6 +270,9 @@ pub struct VerifiedReceipt {
     pub block: BlockHeader,
     /// The signed checkpoint that covers the block.
     pub checkpoint: Checkpoint,
+    /// For an `anchored` receipt, the anchored checkpoint, proven consistent with `checkpoint`.
+    /// Whether the chain holds it is checked online ([`crate::anchor::check_on_chain`]).
+    pub anchored: Option<Checkpoint>,
 }
 
 /// Verifies receipts against one trusted notary key. It remembers the blocks it has already
@@ -260,21 +328,59 @@ impl ReceiptVerifier {
         .map_err(ReceiptError::EntryPath)?;
 
         let key = (*block, receipt.log_proof.clone());
-        if let Some(checkpoint) = self.proven_blocks.get(&key) {
-            return Ok(VerifiedReceipt {
-                block: *block,
-                checkpoint: checkpoint.clone(),
-            });
-        }
-        let checkpoint = self.verify_block(block, &receipt.log_proof)?;
-        if self.proven_blocks.len() >= VERIFIER_CACHE_ITEMS_MAX {
-            self.proven_blocks.clear();
-        }
-        self.proven_blocks.insert(key, checkpoint.clone());
+        let checkpoint = match self.proven_blocks.get(&key) {
+            Some(checkpoint) => checkpoint.clone(),
+            None => {
+                let checkpoint = self.verify_block(block, &receipt.log_proof)?;
+                if self.proven_blocks.len() >= VERIFIER_CACHE_ITEMS_MAX {
+                    self.proven_blocks.clear();
+                }
+                self.proven_blocks.insert(key, checkpoint.clone());
+                checkpoint
+            }
+        };
+        let anchored = match (receipt.state, &receipt.anchor) {
+            (ReceiptState::Signed, None) => None,
+            (ReceiptState::Anchored, Some(anchor)) => {
+                Some(self.verify_anchor(&checkpoint, anchor)?)
+            }
+            (state, anchor) => {
+                return Err(ReceiptError::StateMismatch {
+                    state,
+                    has: if anchor.is_some() { "has" } else { "lacks" },
+                })
+            }
+        };
         Ok(VerifiedReceipt {
             block: *block,
             checkpoint,
+            anchored,
         })
+    }
+
+    /// Verifies that the anchored checkpoint is signed by the trusted key and extends
+    /// `checkpoint`. Returns the anchored checkpoint.
+    pub fn verify_anchor(
+        &mut self,
+        checkpoint: &Checkpoint,
+        anchor: &AnchorProof,
+    ) -> Result<Checkpoint, ReceiptError> {
+        let anchored = self.open_checkpoint(&anchor.checkpoint)?;
+        if anchored.origin != checkpoint.origin || anchored.size < checkpoint.size {
+            return Err(ReceiptError::AnchorNotLater {
+                receipt: checkpoint.size,
+                anchored: anchored.size,
+            });
+        }
+        verify_consistency(
+            checkpoint.size,
+            anchored.size,
+            &anchor.consistency,
+            &checkpoint.root,
+            &anchored.root,
+        )
+        .map_err(ReceiptError::AnchorConsistency)?;
+        Ok(anchored)
     }
 
     /// Verifies that `block` is in the log, by a tlog-proof text. Returns the checkpoint.

@@ -56,6 +56,19 @@ pub struct ServeArgs {
     /// The RFC 3161 policy OID the time-stamp authority names in its tokens.
     #[arg(long, default_value = notary::tsa::DEFAULT_POLICY, env = "SIGILLO_TSA_POLICY")]
     tsa_policy: String,
+    /// Ethereum JSON-RPC URL of the node to anchor checkpoints on (Besu, EBSI, anvil…). No
+    /// anchoring without it. The account (key in DATA/anchor.key) must hold gas.
+    #[arg(long, env = "SIGILLO_ANCHOR_RPC")]
+    anchor_rpc: Option<String>,
+    /// Milliseconds between anchors of a log that grew (`POST /v1/notary/anchors` anchors now).
+    #[arg(long, default_value_t = 60_000, env = "SIGILLO_ANCHOR_INTERVAL_MS")]
+    anchor_interval_ms: u64,
+    /// Blocks (including the transaction's) before an anchor counts as confirmed.
+    #[arg(long, default_value_t = 2, env = "SIGILLO_ANCHOR_CONFIRMATIONS")]
+    anchor_confirmations: u64,
+    /// Milliseconds between checks of the pending anchor transaction.
+    #[arg(long, default_value_t = 1_000, env = "SIGILLO_ANCHOR_POLL_MS")]
+    anchor_poll_ms: u64,
     /// The token ledger's name (every operation signs it). Fixed at the first start.
     #[arg(long, default_value = DEFAULT_TOKEN_LEDGER, env = "SIGILLO_TOKEN_LEDGER")]
     token_ledger: String,
@@ -131,9 +144,38 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     // The RFC 3161 TSA: its P-256 key and certificate chain under data/tsa, made at first start.
     let tsa = notary::tsa::Tsa::open(&args.data.join("tsa"), &args.origin, &args.tsa_policy)
         .context("setting up the time-stamp authority")?;
-    let app = notary::http::router(notary.clone(), Some(("/notary/did.json".into(), document)))
-        .merge(notary::http::tsa_router(Arc::new(tsa), notary.clone()))
-        .merge(token::http::router(ledger.clone(), clock));
+    let anchorer = match &args.anchor_rpc {
+        Some(rpc_url) => {
+            if args.anchor_confirmations == 0 || args.anchor_confirmations > 1_000 {
+                bail!("--anchor-confirmations must be 1 to 1000");
+            }
+            if args.anchor_poll_ms == 0 || args.anchor_interval_ms == 0 {
+                bail!("--anchor-poll-ms and --anchor-interval-ms must be above 0");
+            }
+            let key = notary::anchor::load_or_generate_key(&args.data.join("anchor.key"))?;
+            let config = notary::anchor::AnchorConfig {
+                rpc_url: rpc_url.clone(),
+                interval: std::time::Duration::from_millis(args.anchor_interval_ms),
+                confirmations: args.anchor_confirmations,
+                poll: std::time::Duration::from_millis(args.anchor_poll_ms),
+                rpc_timeout: std::time::Duration::from_secs(10),
+            };
+            Some(
+                notary::anchor::Anchorer::open(&args.data.join("anchor"), key, config)
+                    .context("opening the anchor store")?,
+            )
+        }
+        None => None,
+    };
+    let mut app = notary::http::router(notary.clone(), Some(("/notary/did.json".into(), document)))
+        .merge(notary::http::tsa_router(Arc::new(tsa), notary.clone()));
+    if let Some(anchorer) = &anchorer {
+        app = app.merge(notary::http::anchor_router(
+            Arc::clone(anchorer),
+            notary.clone(),
+        ));
+    }
+    let app = app.merge(token::http::router(ledger.clone(), clock));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -152,6 +194,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             authority_path.display()
         );
         tokio::spawn(ledger.clone().stamp_heads(notary.clone()));
+        if let Some(anchorer) = &anchorer {
+            println!(
+                "anchoring on {} from account {}",
+                args.anchor_rpc.as_deref().unwrap_or_default(),
+                anchorer.account()
+            );
+            tokio::spawn(Arc::clone(anchorer).run(notary.clone()));
+        }
         let listener = LimitedListener {
             inner: listener,
             permits: Arc::new(Semaphore::new(args.connections_max)),
