@@ -112,6 +112,8 @@ fn receipts(count: u32) -> (Vec<Receipt>, Vec<Digest>, NoteSigner) {
             entry_path: tree.inclusion_proof(i),
             log_proof: log_proof.clone(),
             salt: None,
+            state: Default::default(),
+            anchor: None,
         })
         .collect();
     (receipts, entries, signer)
@@ -154,5 +156,39 @@ fn verification(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, block_building, proofs, signing, verification);
+/// One RFC 3161 token: the request checked, the TSTInfo built, the signed attributes signed
+/// with ECDSA P-256, the reply encoded (with the certificate, as `openssl ts -query -cert`).
+fn time_stamping(c: &mut Criterion) {
+    use notary::tsa::{request_der, ImprintAlgorithm, Tsa, DEFAULT_POLICY};
+    let dir = std::env::temp_dir().join(format!("sigillo-bench-tsa-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let tsa = Tsa::open(&dir, "bench", DEFAULT_POLICY).unwrap();
+    let query = request_der(
+        ImprintAlgorithm::Sha256,
+        &ImprintAlgorithm::Sha256.digest(b"document"),
+        Some(0x1234_5678_9abc_def0),
+        true,
+    );
+    let mut group = c.benchmark_group("tsa");
+    group.throughput(Throughput::Elements(1));
+    let mut serial = 0u64;
+    group.bench_function("check_and_grant", |b| {
+        b.iter(|| {
+            let request = tsa.check_request(black_box(&query)).unwrap();
+            serial += 1;
+            tsa.grant(&request, serial, 1_700_000_000_123).unwrap()
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(
+    benches,
+    block_building,
+    proofs,
+    signing,
+    verification,
+    time_stamping
+);
 criterion_main!(benches);

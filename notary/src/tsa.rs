@@ -898,6 +898,35 @@ impl Tsa {
     }
 }
 
+/// A DER `TimeStampReq` for `imprint` (a digest made with `algorithm`), for clients, load tools
+/// and tests.
+pub fn request_der(
+    algorithm: ImprintAlgorithm,
+    imprint: &[u8],
+    nonce: Option<u64>,
+    cert_req: bool,
+) -> Vec<u8> {
+    TimeStampReq {
+        version: TspVersion::V1,
+        message_imprint: MessageImprint {
+            hash_algorithm: x509_cert::spki::AlgorithmIdentifier {
+                oid: algorithm.oid(),
+                parameters: None,
+            },
+            hashed_message: OctetString::new(imprint).expect("a digest is a short octet string"),
+        },
+        req_policy: None,
+        nonce: nonce.map(|nonce| {
+            let uint = Uint::new(&nonce.to_be_bytes()).expect("8 bytes make an integer");
+            der::asn1::Int::new(uint.as_bytes()).expect("a positive integer")
+        }),
+        cert_req,
+        extensions: None,
+    }
+    .to_der()
+    .expect("a request always encodes")
+}
+
 /// The `TSTInfo` of a DER `TimeStampResp`, for auditors matching a token with its receipt.
 /// Checks only the structure, not the signature (`openssl ts -verify` does that).
 pub fn token_info(reply: &[u8]) -> Result<TstInfo, String> {

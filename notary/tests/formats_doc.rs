@@ -58,6 +58,8 @@ fn example() -> (Vec<(&'static str, String)>, Receipt, NoteSigner) {
         entry_path: tree.inclusion_proof(1),
         log_proof,
         salt: None,
+        state: Default::default(),
+        anchor: None,
     };
     let values = vec![
         ("secret-seed", hex::encode(seed)),
