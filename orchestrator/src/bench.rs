@@ -1,7 +1,8 @@
-//! `sigillo bench`: drives `POST /v1/notary/entries` with concurrent clients for a bounded time
-//! and prints durable entries/s and latency percentiles. The first measured answer of each
-//! client and every 100th are parsed and all their receipts verified, so a fast wrong answer
-//! cannot pass unnoticed.
+//! `sigillo bench`: drives `POST /v1/notary/entries` (or, with `--tsa`, `POST /v1/tsa` with one
+//! RFC 3161 query per request) with concurrent clients for a bounded time and prints durable
+//! entries/s and latency percentiles. The first measured answer of each client and every 100th
+//! are parsed and checked (all receipts verified; the token's imprint and nonce), so a fast
+//! wrong answer cannot pass unnoticed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use clap::Args;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use notary::receipt::ReceiptBundle;
+use notary::tsa::{request_der, ImprintAlgorithm};
 use notary::{Digest, NoteVerifier, ReceiptVerifier};
 
 /// Longest run allowed.
@@ -44,6 +46,10 @@ pub struct BenchArgs {
     /// Seconds at the start (connections opening, first blocks) left out of the figures.
     #[arg(long, default_value_t = 1)]
     warmup_seconds: u64,
+    /// Load the RFC 3161 TSA instead: one SHA-256 query with a nonce and certReq per request
+    /// (`--batch` is ignored).
+    #[arg(long)]
+    tsa: bool,
 }
 
 #[derive(Default)]
@@ -95,8 +101,15 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
         .to_owned();
     let target = Arc::new(Target {
         authority,
-        path: "/v1/notary/entries".to_owned(),
+        path: if args.tsa {
+            "/v1/tsa"
+        } else {
+            "/v1/notary/entries"
+        }
+        .to_owned(),
+        tsa: args.tsa,
     });
+    let batch = if args.tsa { 1 } else { args.batch };
     let stop = Arc::new(AtomicBool::new(false));
     let per_client_max = args.requests_max.div_ceil(args.clients as u64);
     let started = Instant::now();
@@ -104,7 +117,6 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for id in 0..args.clients {
         let (target, stop, key) = (Arc::clone(&target), Arc::clone(&stop), key.clone());
-        let batch = args.batch;
         tasks.spawn(async move {
             let limits = ClientLimits {
                 batch,
@@ -138,11 +150,12 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
         f64::from(total.latencies_us[at]) / 1000.0
     };
     println!(
-        "clients {} batch {} for {elapsed:.1} s",
-        args.clients, args.batch
+        "{}clients {} batch {batch} for {elapsed:.1} s",
+        if args.tsa { "RFC 3161 tokens: " } else { "" },
+        args.clients
     );
     println!(
-        "| durable entries/s | requests/s | p50 ms | p99 ms | max ms | errors | receipts verified |"
+        "| durable entries/s | requests/s | p50 ms | p99 ms | max ms | errors | answers checked |"
     );
     println!("|---|---|---|---|---|---|---|");
     println!(
@@ -225,7 +238,19 @@ async fn run_client(
     let mut sequence = 0u64;
     let mut sender = None;
     while !stop.load(Ordering::Relaxed) && report.requests < requests_max {
-        let (text, entries) = body(id, sequence, batch);
+        let (text, entries) = if target.tsa {
+            let imprint = Digest::sha256(&[id.to_le_bytes(), sequence.to_le_bytes()].concat());
+            let query = request_der(
+                ImprintAlgorithm::Sha256,
+                imprint.as_bytes(),
+                Some(sequence),
+                true,
+            );
+            (Bytes::from(query), vec![imprint])
+        } else {
+            let (text, entries) = body(id, sequence, batch);
+            (Bytes::from(text), entries)
+        };
         // The first measured answer of each client, and every 100th, is fully verified.
         let check = sequence.is_multiple_of(VERIFY_EVERY)
             || (report.verified == 0 && Instant::now() >= measured_from);
@@ -239,13 +264,35 @@ async fn run_client(
             connection.ready().await?;
             let request = hyper::Request::post(&target.path)
                 .header(hyper::header::HOST, &target.authority)
-                .header(hyper::header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(text)))?;
+                .header(
+                    hyper::header::CONTENT_TYPE,
+                    if target.tsa {
+                        notary::http::TIMESTAMP_QUERY
+                    } else {
+                        "application/json"
+                    },
+                )
+                .body(Full::new(text))?;
             let response = connection.send_request(request).await?;
             let status = response.status();
             let bytes = response.into_body().collect().await?.to_bytes();
-            if status != hyper::StatusCode::CREATED {
+            let want = if target.tsa {
+                hyper::StatusCode::OK
+            } else {
+                hyper::StatusCode::CREATED
+            };
+            if status != want {
                 bail!("{status}: {}", String::from_utf8_lossy(&bytes));
+            }
+            if check && target.tsa {
+                let info = notary::tsa::token_info(&bytes).map_err(anyhow::Error::msg)?;
+                if info.message_imprint.hashed_message.as_bytes() != entries[0].as_bytes()
+                    || info.nonce.as_ref().map(|n| n.as_bytes().to_vec())
+                        != Some(trimmed(&(sequence - 1).to_be_bytes()))
+                {
+                    bail!("the token is not for the query sent");
+                }
+                return Ok(true);
             }
             if check {
                 let bundle: ReceiptBundle = serde_json::from_slice(&bytes)?;
@@ -290,8 +337,22 @@ async fn run_client(
     report
 }
 
-/// Where the load goes: `host:port` and the path of the entries endpoint.
+/// Where the load goes: `host:port`, the path, and whether it is the TSA.
 struct Target {
     authority: String,
     path: String,
+    tsa: bool,
+}
+
+/// A non-negative INTEGER's content octets: leading zeros dropped, a zero added before a high bit.
+fn trimmed(bytes: &[u8]) -> Vec<u8> {
+    let start = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
+    let mut out = bytes[start..].to_vec();
+    if out[0] & 0x80 != 0 {
+        out.insert(0, 0);
+    }
+    out
 }
