@@ -11,7 +11,7 @@ url="http://$listen"
 bin="$PWD/target/release/sigillo"
 cat <<TXT
 
-Sigillo (notary and token ledger) is starting on $url (data in ${SIGILLO_DATA:-./data}).
+Sigillo (notary, RFC 3161 TSA and token ledger) is starting on $url (data in ${SIGILLO_DATA:-./data}).
 Try, from another terminal in $PWD:
 
   echo "delibera n. 42" > delibera.txt
@@ -25,6 +25,17 @@ Try, from another terminal in $PWD:
   curl -s $url/v1/notary/checkpoint              # the latest signed checkpoint (C2SP)
   curl -s $url/notary/did.json                   # the notary's did:web document
   $bin bench --url $url --clients 32 --batch 1000 --seconds 5   # load test
+
+  An RFC 3161 "marca temporale" from the same ledger (the TSA chain is in data/tsa/):
+  openssl ts -query -data delibera.txt -sha256 -cert -out delibera.tsq
+  curl -s -H 'Content-Type: application/timestamp-query' --data-binary @delibera.tsq \
+      $url/v1/tsa -o delibera.tsr
+  openssl ts -verify -in delibera.tsr -data delibera.txt -CAfile ${SIGILLO_DATA:-data}/tsa/ca.pem
+  openssl ts -reply -in delibera.tsr -text       # serial = entry number, time = block time
+
+  Anchoring on an EVM chain: restart with --anchor-rpc http://NODE:8545 (fund the account it
+  prints), then: $bin verify --receipt delibera.txt.receipt.json --file delibera.txt \
+      --notary-key did-docs/notary/did.json --upgrade --url $url --rpc http://NODE:8545
 
   The token ledger (closed-circuit vouchers; the authority key is data/token-authority.key):
   scripts/token-demo.sh $url                     # enrol, define a class, mint, pay in two

@@ -224,6 +224,23 @@ fn anchor_confirm_verify_reorgs_and_node_restart() {
     let (code, text) = verify(&dir.0, &first, &[]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("state: signed"), "{text}");
+    // Not anchored yet (the anchor needs 3 blocks, nobody has mined them): the upgrade says so
+    // and the receipt stays signed; a malformed receipt is a 400.
+    let (code, text) = verify(&dir.0, &first, &["--upgrade", "--url", &server.url]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("not anchored yet") && text.contains("state: signed"),
+        "{text}"
+    );
+    let client = reqwest::blocking::Client::new();
+    let status = client
+        .post(format!("{}/v1/notary/receipts/upgrade", server.url))
+        .header("content-type", "application/json")
+        .body("{\"format\": 1}")
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 400);
     let anchor = wait_confirmed(&server, &anvil, 1);
     assert_eq!(anchor["account"], account.as_str());
     let (code, text) = verify(

@@ -282,14 +282,7 @@ impl Anchorer {
 
     /// Every record, oldest first (at most `limit`, the newest ones).
     pub fn records(&self, limit: usize) -> Vec<AnchorRecord> {
-        let mut records: Vec<AnchorRecord> = self
-            .records
-            .iter()
-            .rev()
-            .take(limit)
-            .filter_map(|item| item.ok())
-            .filter_map(|(_, value)| serde_json::from_slice(&value).ok())
-            .collect();
+        let mut records: Vec<AnchorRecord> = self.newest_first().take(limit).collect();
         records.reverse();
         records
     }
@@ -303,10 +296,17 @@ impl Anchorer {
         }
     }
 
-    fn last_confirmed(&self) -> Option<AnchorRecord> {
-        self.records(usize::MAX)
-            .into_iter()
+    /// Records from the newest back, read lazily.
+    fn newest_first(&self) -> impl Iterator<Item = AnchorRecord> + '_ {
+        self.records
+            .iter()
             .rev()
+            .filter_map(|item| item.ok())
+            .filter_map(|(_, value)| serde_json::from_slice(&value).ok())
+    }
+
+    fn last_confirmed(&self) -> Option<AnchorRecord> {
+        self.newest_first()
             .find(|record| record.state == AnchorState::Confirmed)
     }
 
@@ -384,8 +384,7 @@ impl Anchorer {
                 must_send = last.state == AnchorState::Dropped;
             }
         }
-        let confirmed = self.last_confirmed();
-        if let Some(mut anchor) = confirmed.clone() {
+        if let Some(mut anchor) = self.last_confirmed() {
             if !self.still_on_chain(&anchor).await? {
                 tracing::warn!(sequence = anchor.sequence, tx = %anchor.tx_hash, "a confirmed anchor was reorged away; anchoring again");
                 anchor.state = AnchorState::Reorged;
@@ -393,10 +392,7 @@ impl Anchorer {
                 must_send = true;
             }
         }
-        let anchored_size = match self.last_confirmed() {
-            Some(anchor) => anchor.size,
-            None => 0,
-        };
+        let anchored_size = self.last_confirmed().map_or(0, |anchor| anchor.size);
         let size = notary.size();
         if size == 0 || (!must_send && (size <= anchored_size || !due)) {
             return Ok(false);

@@ -142,9 +142,7 @@ fn check(args: &VerifyArgs) -> anyhow::Result<Result<String, String>> {
         }
         _ => "\n  state: signed (checkpoint only; --upgrade fetches the anchored proof)".into(),
     };
-    {
-        let verified = &verified;
-        Ok(Ok(format!(
+    Ok(Ok(format!(
             "OK: {} was notarised\n  block {} sealed at {} ({} ms), entry {} of {}\n  checkpoint {} size {} root {}\n  signed by {}{anchor_line}{upgrade_note}",
             args.file
                 .as_ref()
@@ -158,8 +156,7 @@ fn check(args: &VerifyArgs) -> anyhow::Result<Result<String, String>> {
             verified.checkpoint.size,
             verified.checkpoint.root.to_base64(),
             key.to_vkey(),
-        )))
-    }
+    )))
 }
 
 /// Asks the service for the anchored form of `receipt`; `None` while no anchor covers it.
