@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sigillo_e2e::{interop_tool, sigillo, wait_for, Server, TempDir};
+use sigillo_e2e::{interop_tool, log_size, sigillo, wait_for, Server, TempDir};
 
 /// A running anvil, stopped with SIGTERM on drop (so that `--state` is saved).
 struct Anvil {
@@ -186,12 +186,33 @@ fn wait_confirmed(server: &Server, anvil: &Anvil, size: u64) -> Value {
     found.unwrap()
 }
 
-fn log_size(server: &Server) -> u64 {
-    let note = reqwest::blocking::get(format!("{}/v1/notary/checkpoint", server.url))
-        .unwrap()
-        .text()
+/// The confirmations the server is started with, and `verify --rpc` asks for.
+const CONFIRMATIONS: &str = "3";
+
+/// `sigillo verify --upgrade --rpc`: upgrades the receipt and checks its anchor on the node.
+fn upgrade_and_check(dir: &Path, file: &Path, server: &Server, rpc: &str) -> (i32, String) {
+    verify(
+        dir,
+        file,
+        &[
+            "--upgrade",
+            "--url",
+            &server.url,
+            "--rpc",
+            rpc,
+            "--confirmations",
+            CONFIRMATIONS,
+        ],
+    )
+}
+
+/// `POST /v1/notary/anchors`: anchor now.
+fn request_anchor(server: &Server) {
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/notary/anchors", server.url))
+        .send()
         .unwrap();
-    note.lines().nth(1).unwrap().parse().unwrap()
+    assert_eq!(response.status(), 202);
 }
 
 #[test]
@@ -199,7 +220,7 @@ fn anchor_confirm_verify_reorgs_and_node_restart() {
     let dir = TempDir::new("anchor");
     let mut anvil = Anvil::start(free_port(), &dir.0.join("anvil-state.json"));
     let rpc = anvil.url();
-    let confirmations = "3";
+    let confirmations = CONFIRMATIONS;
     let server = Server::start(
         &dir.0,
         &[
@@ -243,19 +264,7 @@ fn anchor_confirm_verify_reorgs_and_node_restart() {
     assert_eq!(status, 400);
     let anchor = wait_confirmed(&server, &anvil, 1);
     assert_eq!(anchor["account"], account.as_str());
-    let (code, text) = verify(
-        &dir.0,
-        &first,
-        &[
-            "--upgrade",
-            "--url",
-            &server.url,
-            "--rpc",
-            &rpc,
-            "--confirmations",
-            confirmations,
-        ],
-    );
+    let (code, text) = upgrade_and_check(&dir.0, &first, &server, &rpc);
     assert_eq!(code, 0, "{text}");
     assert!(
         text.contains("state: anchored") && text.contains("on chain: checked"),
@@ -313,11 +322,8 @@ fn anchor_confirm_verify_reorgs_and_node_restart() {
     let snapshot = anvil.rpc("evm_snapshot", json!([]));
     let head = anvil.head();
     let second = stamp(&server, &dir.0, "second.txt");
-    let size = log_size(&server);
-    reqwest::blocking::Client::new()
-        .post(format!("{}/v1/notary/anchors", server.url))
-        .send()
-        .unwrap();
+    let size = log_size(&server.url);
+    request_anchor(&server);
     assert!(
         wait_for(Duration::from_secs(10), || anvil.head() > head),
         "the anchor was mined"
@@ -331,19 +337,7 @@ fn anchor_confirm_verify_reorgs_and_node_restart() {
         anchors(&server)
     );
     assert_ne!(anchor["tx_hash"], dropped[0]["tx_hash"]);
-    let (code, text) = verify(
-        &dir.0,
-        &second,
-        &[
-            "--upgrade",
-            "--url",
-            &server.url,
-            "--rpc",
-            &rpc,
-            "--confirmations",
-            confirmations,
-        ],
-    );
+    let (code, text) = upgrade_and_check(&dir.0, &second, &server, &rpc);
     assert_eq!(code, 0, "{text}");
 
     // A reorg above the confirmation depth: a confirmed anchor is reverted away; the notary
@@ -351,25 +345,10 @@ fn anchor_confirm_verify_reorgs_and_node_restart() {
     // upgraded again.
     let snapshot = anvil.rpc("evm_snapshot", json!([]));
     let third = stamp(&server, &dir.0, "third.txt");
-    let size = log_size(&server);
-    reqwest::blocking::Client::new()
-        .post(format!("{}/v1/notary/anchors", server.url))
-        .send()
-        .unwrap();
+    let size = log_size(&server.url);
+    request_anchor(&server);
     let doomed = wait_confirmed(&server, &anvil, size);
-    let (code, text) = verify(
-        &dir.0,
-        &third,
-        &[
-            "--upgrade",
-            "--url",
-            &server.url,
-            "--rpc",
-            &rpc,
-            "--confirmations",
-            confirmations,
-        ],
-    );
+    let (code, text) = upgrade_and_check(&dir.0, &third, &server, &rpc);
     assert_eq!(code, 0, "{text}");
     assert_eq!(anvil.rpc("evm_revert", json!([snapshot])), json!(true));
     anvil.mine(8); // the old height exists again, with other blocks
@@ -386,30 +365,15 @@ fn anchor_confirm_verify_reorgs_and_node_restart() {
     );
     let replacement = wait_confirmed(&server, &anvil, size);
     assert_ne!(replacement["tx_hash"], doomed["tx_hash"]);
-    let (code, text) = verify(
-        &dir.0,
-        &third,
-        &[
-            "--upgrade",
-            "--url",
-            &server.url,
-            "--rpc",
-            &rpc,
-            "--confirmations",
-            confirmations,
-        ],
-    );
+    let (code, text) = upgrade_and_check(&dir.0, &third, &server, &rpc);
     assert_eq!(code, 0, "{text}");
 
     // The node stops mid-way: anchoring fails and is retried; nothing is lost; once the node
     // is back (with its saved state) the anchor goes through.
     anvil.stop();
     let fourth = stamp(&server, &dir.0, "fourth.txt");
-    let size = log_size(&server);
-    reqwest::blocking::Client::new()
-        .post(format!("{}/v1/notary/anchors", server.url))
-        .send()
-        .unwrap();
+    let size = log_size(&server.url);
+    request_anchor(&server);
     assert!(
         wait_for(Duration::from_secs(10), || !anchors(&server)["last_error"]
             .is_null()),
@@ -421,19 +385,7 @@ fn anchor_confirm_verify_reorgs_and_node_restart() {
     assert!(wait_for(Duration::from_secs(10), || anchors(&server)
         ["last_error"]
         .is_null()));
-    let (code, text) = verify(
-        &dir.0,
-        &fourth,
-        &[
-            "--upgrade",
-            "--url",
-            &server.url,
-            "--rpc",
-            &rpc,
-            "--confirmations",
-            confirmations,
-        ],
-    );
+    let (code, text) = upgrade_and_check(&dir.0, &fourth, &server, &rpc);
     assert_eq!(code, 0, "{text}");
     // Receipts upgraded before the restart still verify on the restarted node.
     let (code, text) = verify(

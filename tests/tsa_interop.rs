@@ -10,7 +10,7 @@ use std::process::Command;
 
 use notary::{Digest, NoteVerifier, Receipt, ReceiptVerifier};
 use sha2::Digest as _;
-use sigillo_e2e::{interop_dir, interop_tool, Server, TempDir};
+use sigillo_e2e::{interop_dir, interop_tool, log_size, Server, TempDir};
 
 /// Runs a command; returns (exit code, stdout + stderr).
 fn run(command: &mut Command) -> (i32, String) {
@@ -53,12 +53,14 @@ fn post_query(server: &Server, query: &Path, reply: &Path, content_type: &str) -
     status
 }
 
-fn log_size(server: &Server) -> u64 {
-    let note = reqwest::blocking::get(format!("{}/v1/notary/checkpoint", server.url))
-        .unwrap()
-        .text()
-        .unwrap();
-    note.lines().nth(1).unwrap().parse().unwrap()
+/// POSTs `work/query` as `application/timestamp-query`, saves the reply as `work/reply`.
+fn post_tsq(server: &Server, work: &Path, query: &str, reply: &str) -> u16 {
+    post_query(
+        server,
+        &work.join(query),
+        &work.join(reply),
+        "application/timestamp-query",
+    )
 }
 
 #[test]
@@ -92,15 +94,7 @@ fn openssl_and_rfc3161_client_verify_our_tokens() {
         }
         let (code, text) = openssl(&args, work);
         assert_eq!(code, 0, "{text}");
-        assert_eq!(
-            post_query(
-                &server,
-                &work.join("q.tsq"),
-                &work.join("r.tsr"),
-                "application/timestamp-query"
-            ),
-            200
-        );
+        assert_eq!(post_tsq(&server, work, "q.tsq", "r.tsr"), 200);
         let mut verify = vec![
             "ts",
             "-verify",
@@ -171,15 +165,7 @@ fn openssl_and_rfc3161_client_verify_our_tokens() {
         work,
     );
     assert_eq!(code, 0, "{text}");
-    assert_eq!(
-        post_query(
-            &server,
-            &work.join("q1.tsq"),
-            &work.join("r1.tsr"),
-            "application/timestamp-query"
-        ),
-        200
-    );
+    assert_eq!(post_tsq(&server, work, "q1.tsq", "r1.tsr"), 200);
     let (code, text) = openssl(
         &[
             "ts",
@@ -203,15 +189,7 @@ fn openssl_and_rfc3161_client_verify_our_tokens() {
     let (code, nonce) = python_peer(&["query", "doc.txt", "py.tsq"], work);
     assert_eq!(code, 0, "{nonce}");
     let nonce = nonce.trim().to_owned();
-    assert_eq!(
-        post_query(
-            &server,
-            &work.join("py.tsq"),
-            &work.join("py.tsr"),
-            "application/timestamp-query"
-        ),
-        200
-    );
+    assert_eq!(post_tsq(&server, work, "py.tsq", "py.tsr"), 200);
     let ca_arg = ca.to_str().unwrap();
     let (code, text) = python_peer(
         &["verify", "py.tsr", "doc.txt", ca_arg, "--nonce", &nonce],
@@ -289,21 +267,13 @@ fn refused_queries_get_the_right_status_and_change_nothing() {
     let server = Server::start(&dir.0, &["--block-interval-ms", "20"]);
     let work = &dir.0;
     std::fs::write(work.join("doc.txt"), "x").unwrap();
-    let before = log_size(&server);
+    let before = log_size(&server.url);
     let refused = |args: &[&str], failure: &str| {
         let mut query = vec!["ts", "-query", "-data", "doc.txt", "-out", "q.tsq"];
         query.extend_from_slice(args);
         let (code, text) = openssl(&query, work);
         assert_eq!(code, 0, "{text}");
-        assert_eq!(
-            post_query(
-                &server,
-                &work.join("q.tsq"),
-                &work.join("r.tsr"),
-                "application/timestamp-query"
-            ),
-            200
-        );
+        assert_eq!(post_tsq(&server, work, "q.tsq", "r.tsr"), 200);
         let (code, text) = openssl(&["ts", "-reply", "-in", "r.tsr", "-text"], work);
         assert_eq!(code, 0, "{text}");
         assert!(text.contains("Status: Rejected"), "{text}");
@@ -323,15 +293,7 @@ fn refused_queries_get_the_right_status_and_change_nothing() {
     );
     // Not DER at all.
     std::fs::write(work.join("junk.tsq"), b"\x30\x03\x02\x01\x07junk").unwrap();
-    assert_eq!(
-        post_query(
-            &server,
-            &work.join("junk.tsq"),
-            &work.join("r.tsr"),
-            "application/timestamp-query"
-        ),
-        200
-    );
+    assert_eq!(post_tsq(&server, work, "junk.tsq", "r.tsr"), 200);
     let (_, text) = openssl(&["ts", "-reply", "-in", "r.tsr", "-text"], work);
     assert!(
         text.contains("Status: Rejected")
@@ -356,16 +318,8 @@ fn refused_queries_get_the_right_status_and_change_nothing() {
         415
     );
     std::fs::write(work.join("big.tsq"), vec![0u8; 64 * 1024]).unwrap();
-    assert_eq!(
-        post_query(
-            &server,
-            &work.join("big.tsq"),
-            &work.join("r.tsr"),
-            "application/timestamp-query"
-        ),
-        413
-    );
+    assert_eq!(post_tsq(&server, work, "big.tsq", "r.tsr"), 413);
     // Nothing was entered in the log.
     std::thread::sleep(std::time::Duration::from_millis(200));
-    assert_eq!(log_size(&server), before);
+    assert_eq!(log_size(&server.url), before);
 }

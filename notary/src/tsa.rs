@@ -1050,22 +1050,10 @@ mod tests {
     }
 
     fn request(algorithm: ImprintAlgorithm, nonce: Option<&[u8]>, cert_req: bool) -> Vec<u8> {
-        TimeStampReq {
-            version: TspVersion::V1,
-            message_imprint: MessageImprint {
-                hash_algorithm: x509_cert::spki::AlgorithmIdentifier {
-                    oid: algorithm.oid(),
-                    parameters: None,
-                },
-                hashed_message: OctetString::new(algorithm.digest(b"hello")).unwrap(),
-            },
-            req_policy: None,
-            nonce: nonce.map(|n| der::asn1::Int::new(n).unwrap()),
-            cert_req,
-            extensions: None,
-        }
-        .to_der()
-        .unwrap()
+        let der = request_der(algorithm, &algorithm.digest(b"hello"), None, cert_req);
+        let mut request = TimeStampReq::from_der(&der).unwrap();
+        request.nonce = nonce.map(|nonce| der::asn1::Int::new(nonce).unwrap());
+        request.to_der().unwrap()
     }
 
     fn temp_dir(name: &str) -> std::path::PathBuf {

@@ -134,3 +134,12 @@ pub fn interop_tool(relative: &str) -> PathBuf {
 pub fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/interop")
 }
+
+/// The size (blocks) of the notary's latest checkpoint at `url`.
+pub fn log_size(url: &str) -> u64 {
+    let note = reqwest::blocking::get(format!("{url}/v1/notary/checkpoint"))
+        .unwrap()
+        .text()
+        .unwrap();
+    note.lines().nth(1).unwrap().parse().unwrap()
+}
