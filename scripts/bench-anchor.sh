@@ -9,22 +9,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 scripts/interop/install.sh
-cargo build --locked --release --bin sigillo
-bin="$PWD/target/release/sigillo"
+. scripts/lib.sh
+build_release
 anvil="$PWD/scripts/interop/node_modules/.bin/anvil"
 work="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-trap 'kill "$server" "$node" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 "$anvil" --host 127.0.0.1 --port "$port" --block-time 1 > "$work/anvil.out" 2>&1 &
-node=$!
+extra_pids=$!
+trap 'kill $extra_pids 2>/dev/null || true; rm -rf "$work"' EXIT
 rpc="http://127.0.0.1:$port"
 call() { curl -s -H 'content-type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "$rpc"; }
 for _ in $(seq 100); do call eth_chainId '[]' >/dev/null 2>&1 && break; sleep 0.1; done
-RUST_LOG=warn "$bin" serve --data "$work/data" --did-docs "$work/did-docs" --listen 127.0.0.1:0 \
-  --anchor-rpc "$rpc" --anchor-interval-ms 1000 --anchor-confirmations 2 --anchor-poll-ms 100 > "$work/serve.out" &
-server=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-url="$(sed -n 's/^sigillo listening on //p' "$work/serve.out")"
+start_service --anchor-rpc "$rpc" --anchor-interval-ms 1000 --anchor-confirmations 2 --anchor-poll-ms 100
 account="$(sed -n 's/^anchoring on .* from account //p' "$work/serve.out")"
 call anvil_setBalance "[\"$account\", \"0x56BC75E2D63100000\"]" > /dev/null
 "$bin" bench --url "$url" --clients 8 --batch 100 --seconds "$seconds" > /dev/null

@@ -12,15 +12,9 @@ seconds="${1:-10}"
 runs="${2:-3}"
 clients="${3:-2048}"
 command -v openssl >/dev/null || scripts/interop/install.sh
-cargo build --locked --release --bin sigillo
-bin="$PWD/target/release/sigillo"
-work="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-RUST_LOG=warn "$bin" serve --data "$work/data" --did-docs "$work/did-docs" --listen 127.0.0.1:0 > "$work/serve.out" &
-server=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-url="$(sed -n 's/^sigillo listening on //p' "$work/serve.out")"
-[ -n "$url" ] || { echo "the service did not start" >&2; exit 1; }
+. scripts/lib.sh
+build_release
+start_service
 ours=()
 for run in $(seq "$runs"); do
   out="$("$bin" bench --url "$url" --tsa --clients "$clients" --seconds "$seconds")"

@@ -6,15 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 runs="${2:-3}"
-cargo build --locked --release --bin sigillo
-bin="$PWD/target/release/sigillo"
-work="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-RUST_LOG=warn "$bin" serve --data "$work/data" --did-docs "$work/did-docs" --listen 127.0.0.1:0 > "$work/serve.out" &
-server=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-url="$(sed -n 's/^sigillo listening on //p' "$work/serve.out")"
-[ -n "$url" ] || { echo "the service did not start" >&2; exit 1; }
+. scripts/lib.sh
+build_release
+start_service
 echo "service at $url; $runs runs of $seconds s per scenario"
 # The disk's own fsync latency bounds the notary's tail latency (one fsync per block).
 if command -v python3 >/dev/null; then
