@@ -31,8 +31,8 @@ use zeroize::Zeroizing;
 
 use crate::hash::Digest;
 use crate::keys::write_durably;
-use crate::note::{open_checkpoint, Checkpoint, NoteVerifier};
-use crate::receipt::{AnchorProof, Receipt, ReceiptState, TlogProof};
+use crate::note::{open_checkpoint, Checkpoint};
+use crate::receipt::{AnchorProof, Receipt, ReceiptState};
 use crate::Notary;
 
 alloy::sol! {
@@ -587,20 +587,18 @@ impl Anchorer {
         notary: &Notary,
         receipt: &Receipt,
     ) -> Result<Option<Receipt>, crate::Error> {
-        let proof =
-            TlogProof::parse(&receipt.log_proof).map_err(|_| crate::Error::ForeignBlock {
-                height: receipt.block.height,
-            })?;
-        let checkpoint: Checkpoint = open_checkpoint(&proof.checkpoint, &notary.verifier())?;
-        let header = notary.block(receipt.block.height)?;
-        if header != receipt.block {
-            return Err(crate::Error::ForeignBlock {
-                height: header.height,
-            });
-        }
-        let anchor = self.records(usize::MAX).into_iter().find(|record| {
-            record.state == AnchorState::Confirmed && record.size >= checkpoint.size
-        });
+        // The receipt must be this log's: the same checks as any verifier, with the notary's
+        // own key. That also gives the checkpoint the consistency proof starts from.
+        let checkpoint = crate::ReceiptVerifier::new(notary.verifier())
+            .verify(receipt, &receipt.entry)?
+            .checkpoint;
+        // The oldest confirmed anchor that covers the checkpoint: walk back from the newest
+        // while anchors still cover it (sizes grow with sequence numbers).
+        let anchor = self
+            .newest_first()
+            .filter(|record| record.state == AnchorState::Confirmed)
+            .take_while(|record| record.size >= checkpoint.size)
+            .last();
         let Some(anchor) = anchor else {
             return Ok(None);
         };
@@ -739,19 +737,6 @@ pub async fn check_on_chain(
     Ok(ChainCheck {
         confirmations: depth,
     })
-}
-
-/// The anchored checkpoint of `receipt` opened with `verifier`, for callers of
-/// [`check_on_chain`] that have not verified the receipt through a [`crate::ReceiptVerifier`].
-pub fn anchored_checkpoint(
-    receipt: &Receipt,
-    verifier: &NoteVerifier,
-) -> Result<Option<Checkpoint>, crate::note::NoteError> {
-    receipt
-        .anchor
-        .as_ref()
-        .map(|anchor| open_checkpoint(&anchor.checkpoint, verifier))
-        .transpose()
 }
 
 #[cfg(test)]

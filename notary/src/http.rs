@@ -109,7 +109,9 @@ impl From<Error> for ApiError {
             Error::UnknownBlock { .. } => (StatusCode::NOT_FOUND, "not_found", "height"),
             Error::BeyondLog { .. } => (StatusCode::BAD_REQUEST, "invalid_request", "size"),
             Error::SizesReversed { .. } => (StatusCode::BAD_REQUEST, "invalid_request", "from"),
-            Error::ForeignBlock { .. } => (StatusCode::BAD_REQUEST, "invalid_request", "receipt"),
+            Error::ForeignBlock { .. } | Error::Receipt(_) => {
+                (StatusCode::BAD_REQUEST, "invalid_request", "receipt")
+            }
             Error::Config { .. } | Error::Note(_) | Error::Store(_) | Error::Corrupt(_) => {
                 return ApiError::internal(&error);
             }
@@ -520,7 +522,7 @@ fn pem_response(pem: String) -> Response {
 }
 
 #[derive(Clone)]
-struct AnchorState {
+struct AnchorRoutes {
     anchorer: Arc<Anchorer>,
     notary: Notary,
 }
@@ -536,10 +538,10 @@ pub fn anchor_router(anchorer: Arc<Anchorer>, notary: Notary) -> Router {
         .route("/v1/notary/anchors", get(anchors).post(request_anchor))
         .route("/v1/notary/receipts/upgrade", post(upgrade))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
-        .with_state(AnchorState { anchorer, notary })
+        .with_state(AnchorRoutes { anchorer, notary })
 }
 
-async fn anchors(State(state): State<AnchorState>) -> Json<Value> {
+async fn anchors(State(state): State<AnchorRoutes>) -> Json<Value> {
     let records = state.anchorer.records(ANCHORS_LISTED_MAX);
     Json(json!({
         "account": state.anchorer.account(),
@@ -549,13 +551,13 @@ async fn anchors(State(state): State<AnchorState>) -> Json<Value> {
     }))
 }
 
-async fn request_anchor(State(state): State<AnchorState>) -> Response {
+async fn request_anchor(State(state): State<AnchorRoutes>) -> Response {
     state.anchorer.request();
     (StatusCode::ACCEPTED, Json(json!({ "requested": true }))).into_response()
 }
 
 async fn upgrade(
-    State(state): State<AnchorState>,
+    State(state): State<AnchorRoutes>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Receipt>, ApiError> {
     let body = body?;

@@ -79,6 +79,9 @@ pub enum Error {
         /// The height.
         height: u64,
     },
+    /// A receipt given to the service does not verify against this log.
+    #[error("the receipt does not verify against this log: {0}")]
+    Receipt(#[from] receipt::ReceiptError),
     /// The configuration contradicts itself or the data directory.
     #[error("configuration: {reason}")]
     Config {

@@ -323,11 +323,6 @@ impl TimeStampRequest {
             _ => Digest::sha256(bytes),
         }
     }
-
-    /// The imprint's hash algorithm.
-    pub fn algorithm(&self) -> ImprintAlgorithm {
-        self.algorithm
-    }
 }
 
 /// The `PKIFailureInfo` bits a TSA uses (RFC 3161 section 2.4.2). `cmpv2` 0.2 declares them as
