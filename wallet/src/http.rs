@@ -1,0 +1,613 @@
+//! The credentials' HTTP edge, in VC-API shapes where they exist:
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `POST /v1/credentials/issue` | issuer | VC-API: `{credential, options}` → `{verifiableCredential}` (VC 2.0) |
+//! | `POST /v1/credentials/issue/batch` | issuer | `{credentials: [{credential, options}]}` |
+//! | `POST /v1/credentials/sd-jwt/issue` | issuer | one SD-JWT VC, or `{credentials: [...]}` |
+//! | `POST /v1/credentials/status` | issuer | `{credentialId, status: revoked \| suspended \| valid}` |
+//! | `POST /v1/credentials/verify` | public | `{verifiableCredential, options}` → `{checks, warnings, errors}` |
+//! | `POST /v1/presentations/verify` | public | `{verifiablePresentation, options: {challenge, domain}}` |
+//! | `GET /v1/credentials/status-lists/{issuer}/{list}[/{purpose}]` | public | status lists |
+//! | `GET /v1/credentials/types[/{name}[/schema]]`, `/v1/credentials/issuers` | public | metadata |
+//! | `GET /issuers/{issuer}/did.json`, `/contexts/credentials/v1` | public | DID documents, context |
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use crate::issuers::Issuer;
+use crate::jose::Algorithm;
+use crate::service::{
+    Credentials, Holder, IssueRequest, IssuedCredential, VerifyOptions, BATCH_CREDENTIALS_MAX,
+    STATUS_LIST_TTL_SECONDS,
+};
+use crate::status::{Purpose, Status};
+use crate::vc::Suite;
+use crate::{types, Error};
+
+/// The largest request body, in bytes (a full batch of credentials).
+pub const REQUEST_BODY_BYTES_MAX: usize = 1024 * 1024;
+
+/// The error boundary: a refusal becomes a 4xx with `{code, message}`, a failure a 500.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::StatusChange { .. } => StatusCode::CONFLICT,
+            Error::Storage { .. } | Error::Config { .. } | Error::ListsFull => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self.0, "credentials request failed");
+            "internal error".to_owned()
+        } else {
+            self.0.to_string()
+        };
+        let mut response = (
+            status,
+            Json(json!({"code": self.0.code(), "message": message})),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"sigillo-issuer\""),
+            );
+        }
+        response
+    }
+}
+
+type Shared = Arc<Credentials>;
+
+/// The routes, with their state.
+pub fn router(credentials: Arc<Credentials>) -> Router {
+    Router::new()
+        .route("/v1/credentials/issue", post(issue_vc))
+        .route("/v1/credentials/issue/batch", post(issue_vc_batch))
+        .route("/v1/credentials/sd-jwt/issue", post(issue_sd_jwt))
+        .route("/v1/credentials/status", post(update_status))
+        .route("/v1/credentials/verify", post(verify_credential))
+        .route("/v1/presentations/verify", post(verify_presentation))
+        .route(
+            "/v1/credentials/status-lists/{issuer}/{list}",
+            get(token_status_list),
+        )
+        .route(
+            "/v1/credentials/status-lists/{issuer}/{list}/{purpose}",
+            get(bitstring_status_list),
+        )
+        .route("/v1/credentials/types", get(list_types))
+        .route("/v1/credentials/types/{name}", get(type_metadata))
+        .route("/v1/credentials/types/{name}/schema", get(type_schema))
+        .route("/v1/credentials/issuers", get(list_issuers))
+        .route("/issuers/{issuer}/did.json", get(did_document))
+        .route("/contexts/credentials/v1", get(context))
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .with_state(credentials)
+}
+
+fn authenticate<'a>(
+    credentials: &'a Credentials,
+    headers: &HeaderMap,
+) -> Result<&'a Issuer, Error> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(Error::Unauthorized)?;
+    credentials.authenticate(token.trim())
+}
+
+fn body(bytes: &Bytes) -> Result<Map<String, Value>, Error> {
+    crate::limits::parse_json(bytes, "request body")
+}
+
+fn string<'a>(
+    object: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<&'a str>, Error> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(Error::Malformed {
+            what: name,
+            reason: "must be a string".into(),
+        }),
+    }
+}
+
+fn holder(value: Option<&Value>) -> Result<Option<Holder>, Error> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(did)) => Ok(Some(Holder::DidKey(did.clone()))),
+        Some(Value::Object(object)) => {
+            match (object.get("did").and_then(Value::as_str), object.get("jwk")) {
+                (Some(did), None) => Ok(Some(Holder::DidKey(did.to_owned()))),
+                (None, Some(jwk)) => Ok(Some(Holder::Jwk(jwk.clone()))),
+                _ => Err(Error::Malformed {
+                    what: "holder",
+                    reason: "give either did or jwk".into(),
+                }),
+            }
+        }
+        Some(_) => Err(Error::Malformed {
+            what: "holder",
+            reason: "a did:key string or {did} or {jwk}".into(),
+        }),
+    }
+}
+
+fn seconds(object: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, Error> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(Error::Malformed {
+            what: name,
+            reason: "not an integer".into(),
+        }),
+        Some(Value::String(text)) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map(|t| Some(t.unix_timestamp()))
+                .map_err(|_| Error::Malformed {
+                    what: name,
+                    reason: "an RFC 3339 date-time or Unix seconds".into(),
+                })
+        }
+        Some(_) => Err(Error::Malformed {
+            what: name,
+            reason: "an RFC 3339 date-time or Unix seconds".into(),
+        }),
+    }
+}
+
+/// One SD-JWT VC request: `{vct | type, claims, holder, validFrom, validUntil, alg, decoys}`.
+fn sd_jwt_request(object: &Map<String, Value>) -> Result<IssueRequest, Error> {
+    let credential_type =
+        string(object, "vct")?
+            .or(string(object, "type")?)
+            .ok_or(Error::Malformed {
+                what: "vct",
+                reason: "missing".into(),
+            })?;
+    let claims = match object.get("claims") {
+        Some(Value::Object(claims)) => claims.clone(),
+        _ => {
+            return Err(Error::Malformed {
+                what: "claims",
+                reason: "must be an object".into(),
+            })
+        }
+    };
+    let mut request = IssueRequest::new(credential_type, claims, holder(object.get("holder"))?);
+    request.valid_from = seconds(object, "validFrom")?;
+    request.valid_until = seconds(object, "validUntil")?;
+    request.algorithm = match string(object, "alg")? {
+        None | Some("ES256") => Algorithm::Es256,
+        Some("EdDSA") => Algorithm::EdDsa,
+        Some(other) => {
+            return Err(Error::AlgorithmRefused {
+                alg: other.into(),
+                reason: "issuance signs with ES256 or EdDSA",
+            })
+        }
+    };
+    request.decoys = object
+        .get("decoys")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    Ok(request)
+}
+
+fn issued_json(issued: &IssuedCredential) -> Value {
+    json!({
+        "id": issued.id,
+        "credential": issued.credential,
+        "status": {"list": issued.status_list, "index": issued.status_index},
+    })
+}
+
+fn batch(object: &Map<String, Value>) -> Option<Result<&Vec<Value>, Error>> {
+    object.get("credentials").map(|items| match items {
+        Value::Array(items) if !items.is_empty() && items.len() <= BATCH_CREDENTIALS_MAX => {
+            Ok(items)
+        }
+        Value::Array(_) => Err(Error::TooLarge {
+            what: "credentials",
+            limit: BATCH_CREDENTIALS_MAX,
+        }),
+        _ => Err(Error::Malformed {
+            what: "credentials",
+            reason: "must be an array".into(),
+        }),
+    })
+}
+
+async fn issue_sd_jwt(
+    State(credentials): State<Shared>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let issuer = authenticate(&credentials, &headers)?;
+    let object = body(&bytes)?;
+    let requests = match batch(&object) {
+        Some(items) => items?
+            .iter()
+            .map(|item| {
+                item.as_object()
+                    .ok_or(Error::Malformed {
+                        what: "credentials",
+                        reason: "each item is an object".into(),
+                    })
+                    .and_then(sd_jwt_request)
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => vec![sd_jwt_request(&object)?],
+    };
+    let issued = credentials.issue_sd_jwt(issuer, &requests)?;
+    let response = if object.contains_key("credentials") {
+        json!({"credentials": issued.iter().map(issued_json).collect::<Vec<_>>()})
+    } else {
+        issued_json(&issued[0])
+    };
+    Ok((StatusCode::CREATED, Json(response)).into_response())
+}
+
+/// A VC-API issue request: the unsigned credential names its type and subject; the issuer, if
+/// given, must be the caller.
+fn vc_request(
+    issuer: &Issuer,
+    object: &Map<String, Value>,
+) -> Result<(IssueRequest, Suite), Error> {
+    let credential =
+        object
+            .get("credential")
+            .and_then(Value::as_object)
+            .ok_or(Error::Malformed {
+                what: "credential",
+                reason: "must be an object".into(),
+            })?;
+    let options = object
+        .get("options")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let named_issuer = match credential.get("issuer") {
+        Some(Value::String(id)) => Some(id.as_str()),
+        Some(Value::Object(issuer)) => issuer.get("id").and_then(Value::as_str),
+        _ => None,
+    };
+    if let Some(named) = named_issuer {
+        if named != issuer.did {
+            return Err(Error::Forbidden {
+                reason: format!("{} cannot issue as {named}", issuer.did),
+            });
+        }
+    }
+    let types: Vec<&str> = match credential.get("type") {
+        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(t)) => vec![t.as_str()],
+        _ => Vec::new(),
+    };
+    let credential_type =
+        types
+            .iter()
+            .find(|t| **t != "VerifiableCredential")
+            .ok_or(Error::Malformed {
+                what: "type",
+                reason: "name the credential type besides VerifiableCredential".into(),
+            })?;
+    let mut subject = match credential.get("credentialSubject") {
+        Some(Value::Object(subject)) => subject.clone(),
+        _ => {
+            return Err(Error::Malformed {
+                what: "credentialSubject",
+                reason: "must be one object".into(),
+            })
+        }
+    };
+    let holder = match subject.remove("id") {
+        Some(Value::String(did)) => Some(Holder::DidKey(did)),
+        Some(_) => {
+            return Err(Error::Malformed {
+                what: "credentialSubject.id",
+                reason: "must be a DID".into(),
+            })
+        }
+        None => None,
+    };
+    let mut request = IssueRequest::new(credential_type, subject, holder);
+    request.valid_from = seconds(credential, "validFrom")?;
+    request.valid_until = seconds(credential, "validUntil")?;
+    let suite = Suite::from_name(string(&options, "cryptosuite")?.unwrap_or("eddsa-rdfc-2022"))?;
+    Ok((request, suite))
+}
+
+async fn issue_vc(
+    State(credentials): State<Shared>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let issuer = authenticate(&credentials, &headers)?;
+    let (request, suite) = vc_request(issuer, &body(&bytes)?)?;
+    let issued = credentials.issue_vc(issuer, &[request], suite).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"verifiableCredential": issued[0].credential})),
+    )
+        .into_response())
+}
+
+async fn issue_vc_batch(
+    State(credentials): State<Shared>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let issuer = authenticate(&credentials, &headers)?;
+    let object = body(&bytes)?;
+    let items = batch(&object).ok_or(Error::Malformed {
+        what: "credentials",
+        reason: "missing".into(),
+    })??;
+    let mut requests = Vec::with_capacity(items.len());
+    let mut suite = None;
+    for item in items {
+        let item = item.as_object().ok_or(Error::Malformed {
+            what: "credentials",
+            reason: "each item is an object".into(),
+        })?;
+        let (request, item_suite) = vc_request(issuer, item)?;
+        if suite.is_some_and(|s| s != item_suite) {
+            return Err(Error::Malformed {
+                what: "options.cryptosuite",
+                reason: "one cryptosuite per batch".into(),
+            }
+            .into());
+        }
+        suite = Some(item_suite);
+        requests.push(request);
+    }
+    let issued = credentials
+        .issue_vc(issuer, &requests, suite.unwrap_or(Suite::EddsaRdfc2022))
+        .await?;
+    let list: Vec<Value> = issued
+        .iter()
+        .map(|i| json!({"verifiableCredential": i.credential}))
+        .collect();
+    Ok((StatusCode::CREATED, Json(json!({"credentials": list}))).into_response())
+}
+
+async fn update_status(
+    State(credentials): State<Shared>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let issuer = authenticate(&credentials, &headers)?;
+    let object = body(&bytes)?;
+    let id = string(&object, "credentialId")?.ok_or(Error::Malformed {
+        what: "credentialId",
+        reason: "missing".into(),
+    })?;
+    let status = match string(&object, "status")? {
+        Some("revoked") => Status::Invalid,
+        Some("suspended") => Status::Suspended,
+        Some("valid") | Some("reinstated") => Status::Valid,
+        _ => {
+            return Err(Error::Malformed {
+                what: "status",
+                reason: "revoked, suspended or valid".into(),
+            }
+            .into())
+        }
+    };
+    let previous = credentials.set_status(issuer, id, status)?;
+    Ok(Json(
+        json!({"credentialId": id, "previous": previous, "status": status}),
+    ))
+}
+
+fn verification_response(result: Result<crate::service::Verification, Error>) -> Response {
+    match result {
+        Ok(verification) => Json(json!({
+            "checks": verification.checks,
+            "warnings": verification.warnings,
+            "errors": [],
+            "issuer": verification.issuer,
+            "credentialType": verification.credential_type,
+            "claims": verification.claims,
+            "disclosed": verification.disclosed,
+        }))
+        .into_response(),
+        Err(error @ (Error::Storage { .. } | Error::Config { .. })) => {
+            ApiError(error).into_response()
+        }
+        Err(error) => {
+            let status = if matches!(error, Error::TooLarge { .. }) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (status, Json(json!({"checks": [], "warnings": [], "errors": [{"code": error.code(), "message": error.to_string()}]}))).into_response()
+        }
+    }
+}
+
+fn verify_options(object: &Map<String, Value>) -> Result<VerifyOptions, Error> {
+    let options = match object.get("options") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(options)) => options.clone(),
+        Some(_) => {
+            return Err(Error::Malformed {
+                what: "options",
+                reason: "must be an object".into(),
+            })
+        }
+    };
+    Ok(VerifyOptions {
+        aud: string(&options, "domain")?.map(str::to_owned),
+        nonce: string(&options, "challenge")?.map(str::to_owned),
+        now: None,
+    })
+}
+
+async fn verify_credential(State(credentials): State<Shared>, bytes: Bytes) -> Response {
+    let result = async {
+        let object = body(&bytes)?;
+        let options = verify_options(&object)?;
+        match object.get("verifiableCredential") {
+            Some(Value::String(sd_jwt)) => {
+                if options.nonce.is_some() || options.aud.is_some() || !sd_jwt.ends_with('~') {
+                    return Err(Error::Malformed {
+                        what: "verifiableCredential",
+                        reason: "a presentation with key binding goes to /v1/presentations/verify"
+                            .into(),
+                    });
+                }
+                credentials.verify_sd_jwt(sd_jwt, &options)
+            }
+            Some(credential @ Value::Object(_)) => {
+                credentials.verify_vc(credential, &options).await
+            }
+            _ => Err(Error::Malformed {
+                what: "verifiableCredential",
+                reason: "an SD-JWT string or a VC 2.0 object".into(),
+            }),
+        }
+    }
+    .await;
+    verification_response(result)
+}
+
+async fn verify_presentation(State(credentials): State<Shared>, bytes: Bytes) -> Response {
+    let result = (|| {
+        let object = body(&bytes)?;
+        let options = verify_options(&object)?;
+        if options.nonce.is_none() || options.aud.is_none() {
+            return Err(Error::Binding {
+                reason: "options.challenge and options.domain are required".into(),
+            });
+        }
+        match object.get("verifiablePresentation") {
+            Some(Value::String(presentation)) => credentials.verify_sd_jwt(presentation, &options),
+            _ => Err(Error::Malformed {
+                what: "verifiablePresentation",
+                reason: "an SD-JWT presentation with a key-binding JWT".into(),
+            }),
+        }
+    })();
+    verification_response(result)
+}
+
+fn cached(content_type: &'static str, body: String) -> Response {
+    let etag = format!("\"{}\"", &crate::sdjwt::digest(&body)[..22]);
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!("public, max-age={}", STATUS_LIST_TTL_SECONDS / 2))
+            .expect("ASCII"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
+}
+
+async fn token_status_list(
+    State(credentials): State<Shared>,
+    Path((issuer, list)): Path<(String, u32)>,
+) -> Result<Response, ApiError> {
+    let jwt = credentials.token_status_list(&issuer, list)?;
+    Ok(cached("application/statuslist+jwt", jwt))
+}
+
+async fn bitstring_status_list(
+    State(credentials): State<Shared>,
+    Path((issuer, list, purpose)): Path<(String, u32, String)>,
+) -> Result<Response, ApiError> {
+    let purpose = match purpose.as_str() {
+        "revocation" => Purpose::Revocation,
+        "suspension" => Purpose::Suspension,
+        _ => {
+            return Err(Error::NotFound {
+                what: format!("status purpose {purpose}"),
+            }
+            .into())
+        }
+    };
+    let document = credentials
+        .bitstring_status_list(&issuer, list, purpose)
+        .await?;
+    Ok(cached("application/vc+ld+json", document.to_string()))
+}
+
+async fn list_types() -> Json<Value> {
+    let list: Vec<Value> = types::TYPES
+        .iter()
+        .map(|t| json!({"name": t.name, "vct": t.vct, "type": t.vc_type, "display": t.display, "validityDaysMax": t.validity_days_max}))
+        .collect();
+    Json(json!({"types": list}))
+}
+
+fn find_type(name: &str) -> Result<&'static types::CredentialType, Error> {
+    types::find(name).ok_or_else(|| Error::NotFound {
+        what: format!("credential type {name}"),
+    })
+}
+
+async fn type_metadata(Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(find_type(&name)?.metadata()))
+}
+
+async fn type_schema(Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(find_type(&name)?.schema().clone()))
+}
+
+async fn list_issuers(State(credentials): State<Shared>) -> Json<Value> {
+    let list: Vec<Value> = credentials
+        .issuers()
+        .iter()
+        .map(|issuer| json!({"id": issuer.id, "name": issuer.name, "did": issuer.did, "types": issuer.types.iter().map(|t| t.name).collect::<Vec<_>>()}))
+        .collect();
+    Json(json!({"issuers": list}))
+}
+
+async fn did_document(
+    State(credentials): State<Shared>,
+    Path(issuer): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let issuer = credentials.issuer(&issuer).ok_or_else(|| Error::NotFound {
+        what: format!("issuer {issuer}"),
+    })?;
+    Ok(Json(issuer.document()))
+}
+
+async fn context() -> Response {
+    let mut response = types::CONTEXT.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/ld+json"),
+    );
+    response
+}

@@ -1,0 +1,138 @@
+//! The credentials' storage: a sled database under the data directory with the status of every
+//! allocated status-list entry and a record of every issued credential. Every write is flushed
+//! before the caller acknowledges it.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::status::Status;
+use crate::Error;
+
+/// What is kept about an issued credential (never its claims).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CredentialRecord {
+    /// The credential's id (`urn:uuid:…`).
+    pub id: String,
+    /// The issuer's short name.
+    pub issuer: String,
+    /// The credential type's short name.
+    pub credential_type: String,
+    /// `dc+sd-jwt` or `ldp_vc`.
+    pub format: String,
+    /// The status list number within the issuer.
+    pub list: u32,
+    /// The index within the list.
+    pub index: u32,
+    /// Issued at, Unix seconds.
+    pub issued_at: i64,
+    /// Valid until, Unix seconds.
+    pub expires_at: i64,
+}
+
+/// The sled database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    entries: sled::Tree,
+    credentials: sled::Tree,
+}
+
+fn storage(error: sled::Error) -> Error {
+    Error::Storage {
+        reason: error.to_string(),
+    }
+}
+
+fn entry_key(issuer: &str, list: u32, index: u32) -> Vec<u8> {
+    let mut key = Vec::with_capacity(issuer.len() + 9);
+    key.extend_from_slice(issuer.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&list.to_be_bytes());
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let db = sled::open(path).map_err(storage)?;
+        let entries = db.open_tree("status-entries").map_err(storage)?;
+        let credentials = db.open_tree("credentials").map_err(storage)?;
+        Ok(Store {
+            db,
+            entries,
+            credentials,
+        })
+    }
+
+    /// Every allocated entry: (issuer, list, index, status).
+    pub fn entries(&self) -> Result<Vec<(String, u32, u32, Status)>, Error> {
+        let mut out = Vec::new();
+        for item in self.entries.iter() {
+            let (key, value) = item.map_err(storage)?;
+            let split = key
+                .iter()
+                .position(|b| *b == 0)
+                .filter(|at| key.len() == at + 9);
+            let (Some(at), Some(status)) =
+                (split, value.first().and_then(|b| Status::from_bits(*b)))
+            else {
+                return Err(Error::Storage {
+                    reason: "a status entry is corrupt".into(),
+                });
+            };
+            let issuer = String::from_utf8_lossy(&key[..at]).into_owned();
+            let list = u32::from_be_bytes(key[at + 1..at + 5].try_into().expect("4 bytes"));
+            let index = u32::from_be_bytes(key[at + 5..at + 9].try_into().expect("4 bytes"));
+            out.push((issuer, list, index, status));
+        }
+        Ok(out)
+    }
+
+    /// Writes issued credentials' records and their status entries (not yet flushed).
+    pub fn put_issued(&self, records: &[CredentialRecord]) -> Result<(), Error> {
+        for record in records {
+            let json = serde_json::to_vec(record).expect("a record serialises");
+            self.entries
+                .insert(
+                    entry_key(&record.issuer, record.list, record.index),
+                    &[Status::Valid as u8],
+                )
+                .map_err(storage)?;
+            self.credentials
+                .insert(record.id.as_bytes(), json)
+                .map_err(storage)?;
+        }
+        Ok(())
+    }
+
+    /// Sets a status (not yet flushed).
+    pub fn put_status(&self, record: &CredentialRecord, status: Status) -> Result<(), Error> {
+        self.entries
+            .insert(
+                entry_key(&record.issuer, record.list, record.index),
+                &[status as u8],
+            )
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    /// A credential's record.
+    pub fn credential(&self, id: &str) -> Result<Option<CredentialRecord>, Error> {
+        match self.credentials.get(id.as_bytes()).map_err(storage)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|_| Error::Storage {
+                    reason: "a credential record is corrupt".into(),
+                }),
+        }
+    }
+
+    /// Flushes everything written so far to disk (fsync).
+    pub fn flush(&self) -> Result<(), Error> {
+        self.db.flush().map_err(storage)?;
+        Ok(())
+    }
+}
