@@ -1,4 +1,4 @@
-//! `sigillo serve`: the notary and the token ledger on sled under the data directory, the
+//! `sigillo serve`: the notary, the token ledger and the credentials on sled under the data directory, the
 //! notary's did:web document, a bounded number of connections, and a graceful stop that applies
 //! and seals what waits.
 
@@ -69,6 +69,14 @@ pub struct ServeArgs {
     /// Milliseconds between checks of the pending anchor transaction.
     #[arg(long, default_value_t = 1_000, env = "SIGILLO_ANCHOR_POLL_MS")]
     anchor_poll_ms: u64,
+    /// A JSON file listing the credential issuers (`[{id, name, types}]`); the Nidi Gratis and
+    /// business-call issuers when absent.
+    #[arg(long, env = "SIGILLO_ISSUERS")]
+    issuers: Option<PathBuf>,
+    /// A JSON file of external issuers the credential verifiers trust
+    /// (`[{id, types, document | jwk}]`), resolved offline.
+    #[arg(long, env = "SIGILLO_TRUSTED_ISSUERS")]
+    trusted_issuers: Option<PathBuf>,
     /// The token ledger's name (every operation signs it). Fixed at the first start.
     #[arg(long, default_value = DEFAULT_TOKEN_LEDGER, env = "SIGILLO_TOKEN_LEDGER")]
     token_ledger: String,
@@ -176,6 +184,26 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         ));
     }
     let app = app.merge(token::http::router(ledger.clone(), clock));
+
+    // Credentials: the issuers' keys and token hashes under data/wallet, their DID documents
+    // under did-docs/issuers and at /issuers/ID/did.json.
+    let credentials = open_credentials(&args, &public_url, host)?;
+    for issuer in credentials.issuers() {
+        let dir = args.did_docs.join("issuers").join(&issuer.id);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("did.json"), serde_json::to_string_pretty(&issuer.document())? + "\n")?;
+    }
+    if !credentials.new_tokens().is_empty() {
+        let text: String = credentials
+            .new_tokens()
+            .iter()
+            .map(|(issuer, token)| format!("{issuer} {token}\n"))
+            .collect();
+        let path = args.data.join("wallet").join("new-issuer-tokens.txt");
+        keys::write_durably(&path, text.as_bytes(), 0o600)?;
+        println!("new issuer tokens (hand them out, then delete the file): {}", path.display());
+    }
+    let app = app.merge(wallet::http::router(Arc::new(credentials)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -216,6 +244,35 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     notary.shutdown();
     tracing::info!("sigillo stopped");
     Ok(())
+}
+
+fn open_credentials(
+    args: &ServeArgs,
+    public_url: &str,
+    host: &str,
+) -> anyhow::Result<wallet::Credentials> {
+    let read = |path: &PathBuf| -> anyhow::Result<String> {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let issuers = match &args.issuers {
+        Some(path) => serde_json::from_str(&read(path)?)
+            .with_context(|| format!("{}: a list of {{id, name, types}}", path.display()))?,
+        None => wallet::issuers::default_issuers(),
+    };
+    let external = match &args.trusted_issuers {
+        Some(path) => serde_json::from_str(&read(path)?).with_context(|| {
+            format!("{}: a list of {{id, types, document | jwk}}", path.display())
+        })?,
+        None => Vec::new(),
+    };
+    wallet::Credentials::open(wallet::CredentialsConfig {
+        data_dir: args.data.join("wallet"),
+        public_url: public_url.to_owned(),
+        did_host: host.to_owned(),
+        issuers,
+        external,
+    })
+    .context("opening the credentials module")
 }
 
 /// Binds with a backlog of [`LISTEN_BACKLOG`]: `TcpListener::bind` uses 1,024, and a burst of
