@@ -191,7 +191,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     for issuer in credentials.issuers() {
         let dir = args.did_docs.join("issuers").join(&issuer.id);
         std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join("did.json"), serde_json::to_string_pretty(&issuer.document())? + "\n")?;
+        std::fs::write(
+            dir.join("did.json"),
+            serde_json::to_string_pretty(&issuer.document())? + "\n",
+        )?;
     }
     if !credentials.new_tokens().is_empty() {
         let text: String = credentials
@@ -201,7 +204,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .collect();
         let path = args.data.join("wallet").join("new-issuer-tokens.txt");
         keys::write_durably(&path, text.as_bytes(), 0o600)?;
-        println!("new issuer tokens (hand them out, then delete the file): {}", path.display());
+        println!(
+            "new issuer tokens (hand them out, then delete the file): {}",
+            path.display()
+        );
     }
     let app = app.merge(wallet::http::router(Arc::new(credentials)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -261,7 +267,10 @@ fn open_credentials(
     };
     let external = match &args.trusted_issuers {
         Some(path) => serde_json::from_str(&read(path)?).with_context(|| {
-            format!("{}: a list of {{id, types, document | jwk}}", path.display())
+            format!(
+                "{}: a list of {{id, types, document | jwk}}",
+                path.display()
+            )
         })?,
         None => Vec::new(),
     };

@@ -263,10 +263,15 @@ impl TrustedIssuer {
     /// The key named by `kid` (a DID URL or a bare fragment), or the only key when `kid` is absent.
     pub fn key(&self, issuer: &str, kid: Option<&str>) -> Option<&PublicKey> {
         match kid {
-            Some(kid) => self.keys.get(kid).or_else(|| {
-                self.keys
-                    .get(&format!("{issuer}#{}", kid.trim_start_matches('#')))
-            }),
+            Some(kid) => self
+                .keys
+                .get(kid)
+                .or_else(|| {
+                    self.keys
+                        .get(&format!("{issuer}#{}", kid.trim_start_matches('#')))
+                })
+                // An issuer configured by a bare JWK has one key, whatever its kid.
+                .or_else(|| self.keys.get("").filter(|_| self.keys.len() == 1)),
             None if self.keys.len() == 1 => self.keys.values().next(),
             None => None,
         }

@@ -305,7 +305,8 @@ pub async fn verify(
             // it about an instant inside the validity period, so that only the proof decides,
             // and check the period below, where expired and not-yet-valid get their own errors.
             let inside = match document.get("validFrom").and_then(Value::as_str) {
-                Some(from) => parse_datetime(from, "validFrom")?.max(proof_created(proof)?.unwrap_or(i64::MIN)),
+                Some(from) => parse_datetime(from, "validFrom")?
+                    .max(proof_created(proof)?.unwrap_or(i64::MIN)),
                 None => now,
             };
             let now_utc = chrono_from(inside);
@@ -440,7 +441,11 @@ fn classify_invalid(message: &str, _document: &Map<String, Value>) -> Error {
 }
 
 fn proof_created(proof: &Map<String, Value>) -> Result<Option<i64>, Error> {
-    proof.get("created").and_then(Value::as_str).map(|created| parse_datetime(created, "proof.created")).transpose()
+    proof
+        .get("created")
+        .and_then(Value::as_str)
+        .map(|created| parse_datetime(created, "proof.created"))
+        .transpose()
 }
 
 fn chrono_from(seconds: i64) -> ssi::claims::chrono::DateTime<ssi::claims::chrono::Utc> {
