@@ -3,6 +3,7 @@
 
 mod audit;
 mod bench;
+mod credentials;
 mod serve;
 mod stamp;
 mod token;
@@ -24,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the service (notary API) on the embedded store.
+    /// Run the service (notary, TSA, anchoring, token ledger, credentials) on the embedded store.
     Serve(serve::ServeArgs),
     /// Hash files locally, notarise the digests, save FILE.receipt.json beside each file.
     Stamp(stamp::StampArgs),
@@ -34,6 +35,11 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Load-test the notary over HTTP, bounded in time.
     Bench(bench::BenchArgs),
+    /// Verifiable credentials: the load tool.
+    Credentials {
+        #[command(subcommand)]
+        command: credentials::CredentialsCommand,
+    },
     /// The closed-circuit token ledger: keys, signing, submitting, balances, audit, load.
     Token {
         #[command(subcommand)]
@@ -56,6 +62,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => return verify::run(args),
         Command::Audit(args) => return audit::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Credentials { command } => credentials::run(command),
         Command::Token { command } => match token::run(command) {
             Ok(code) => return code,
             Err(error) => Err(error),
