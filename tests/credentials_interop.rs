@@ -342,7 +342,7 @@ async fn digital_bazaar_verifies_our_vc2_and_status_lists_and_we_verify_theirs()
     let vc = issued[0].credential.clone();
     let mut documents = documents(&credentials, "inps");
     // The Bitstring Status Lists, read and verified by @digitalbazaar/vc-bitstring-status-list.
-    let mut add_lists = |documents: &mut Map<String, Value>, lists: Vec<Value>| {
+    let add_lists = |documents: &mut Map<String, Value>, lists: Vec<Value>| {
         for list in lists {
             documents.insert(list["id"].as_str().unwrap().to_owned(), list);
         }

@@ -74,10 +74,16 @@ fn isee() -> Value {
 
 fn issue_request(format: Format, batch: usize) -> (&'static str, Value) {
     match format {
-        Format::SdJwt if batch == 1 => ("/v1/credentials/sd-jwt/issue", json!({"vct": "isee", "claims": isee()})),
+        Format::SdJwt if batch == 1 => (
+            "/v1/credentials/sd-jwt/issue",
+            json!({"vct": "isee", "claims": isee()}),
+        ),
         Format::SdJwt => {
             let one = json!({"vct": "isee", "claims": isee()});
-            ("/v1/credentials/sd-jwt/issue", json!({"credentials": vec![one; batch]}))
+            (
+                "/v1/credentials/sd-jwt/issue",
+                json!({"credentials": vec![one; batch]}),
+            )
         }
         Format::Vc => (
             "/v1/credentials/issue",
@@ -97,15 +103,25 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if args.seconds == 0 || args.seconds > SECONDS_MAX {
         bail!("--seconds must be 1 to {SECONDS_MAX}");
     }
-    if args.batch == 0 || args.batch > wallet::service::BATCH_CREDENTIALS_MAX || (args.batch > 1 && matches!(args.format, Format::Vc)) {
-        bail!("--batch must be 1 to {} (SD-JWT only)", wallet::service::BATCH_CREDENTIALS_MAX);
+    if args.batch == 0
+        || args.batch > wallet::service::BATCH_CREDENTIALS_MAX
+        || (args.batch > 1 && matches!(args.format, Format::Vc))
+    {
+        bail!(
+            "--batch must be 1 to {} (SD-JWT only)",
+            wallet::service::BATCH_CREDENTIALS_MAX
+        );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(drive(args))
 }
 
 async fn drive(args: BenchArgs) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
     let base = args.url.trim_end_matches('/').to_owned();
     let (path, issue_body) = issue_request(args.format, args.batch);
     // One credential to verify, issued now.
@@ -119,22 +135,44 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
         .context("issuing the sample credential (is --token INPS's?)")?
         .json()
         .await?;
-    let credential = sample.get("credential").or_else(|| sample.get("verifiableCredential")).cloned().context("no credential in the answer")?;
+    let credential = sample
+        .get("credential")
+        .or_else(|| sample.get("verifiableCredential"))
+        .cloned()
+        .context("no credential in the answer")?;
     let (url, body, per_request, auth) = match args.operation {
-        Operation::Issue => (format!("{base}{path}"), issue_body.to_string(), args.batch, true),
-        Operation::Verify => (format!("{base}/v1/credentials/verify"), json!({"verifiableCredential": credential}).to_string(), 1, false),
+        Operation::Issue => (
+            format!("{base}{path}"),
+            issue_body.to_string(),
+            args.batch,
+            true,
+        ),
+        Operation::Verify => (
+            format!("{base}/v1/credentials/verify"),
+            json!({"verifiableCredential": credential}).to_string(),
+            1,
+            false,
+        ),
     };
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let mut tasks = Vec::with_capacity(args.clients);
     for _ in 0..args.clients {
-        let (client, url, body, token) = (client.clone(), url.clone(), body.clone(), args.token.clone());
+        let (client, url, body, token) = (
+            client.clone(),
+            url.clone(),
+            body.clone(),
+            args.token.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             let mut first_error = None;
             while Instant::now() < deadline {
                 let start = Instant::now();
-                let mut request = client.post(&url).header("content-type", "application/json").body(body.clone());
+                let mut request = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body.clone());
                 if auth {
                     request = request.bearer_auth(&token);
                 }
@@ -145,7 +183,11 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
                     }
                     Ok(response) => {
                         errors += 1;
-                        first_error.get_or_insert(format!("{} {}", response.status(), response.text().await.unwrap_or_default()));
+                        first_error.get_or_insert(format!(
+                            "{} {}",
+                            response.status(),
+                            response.text().await.unwrap_or_default()
+                        ));
                     }
                     Err(error) => {
                         errors += 1;
@@ -168,7 +210,11 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64().max(0.001);
     latencies.sort_unstable();
-    let percentile = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).map_or(0.0, |us| f64::from(*us) / 1000.0);
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |us| f64::from(*us) / 1000.0)
+    };
     let operation = match (args.operation, args.format) {
         (Operation::Issue, Format::SdJwt) => format!("issue SD-JWT VC (batch {})", args.batch),
         (Operation::Issue, Format::Vc) => "issue VC 2.0 eddsa-rdfc-2022".to_owned(),

@@ -51,6 +51,9 @@ pub fn default_issuers() -> Vec<IssuerConfig> {
     ]
 }
 
+/// Tokens generated at a start for issuers that had none: (issuer id, token).
+pub type NewTokens = Vec<(String, String)>;
+
 /// An issuer with its keys.
 pub struct Issuer {
     /// Short name.
@@ -120,7 +123,7 @@ pub fn load(
     dir: &Path,
     did_host: &str,
     configs: &[IssuerConfig],
-) -> Result<(Vec<Issuer>, Vec<(String, String)>), Error> {
+) -> Result<(Vec<Issuer>, NewTokens), Error> {
     let io = |path: &Path, error: std::io::Error| Error::Storage {
         reason: format!("{}: {error}", path.display()),
     };

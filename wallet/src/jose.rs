@@ -69,6 +69,8 @@ impl Algorithm {
 }
 
 /// A private key that signs JWSs.
+// One per issuer or holder; boxing the Ed25519 key would only add an indirection to signing.
+#[allow(clippy::large_enum_variant)]
 pub enum SigningKey {
     /// A P-256 key (ES256).
     P256(Box<EcdsaKeyPair>),

@@ -143,6 +143,9 @@ enum ListView {
     Bitstring(Purpose),
 }
 
+/// Signed status lists by (issuer, list, view): (list version, signed at, the signed list).
+type SignedLists = HashMap<(String, u32, ListView), (u64, i64, Value)>;
+
 #[derive(Default)]
 struct Lists {
     lists: HashMap<(String, u32), (List, u64)>,
@@ -155,7 +158,7 @@ pub struct Credentials {
     trust: HashMap<String, TrustedIssuer>,
     store: Store,
     lists: Mutex<Lists>,
-    signed_lists: Mutex<HashMap<(String, u32, ListView), (u64, i64, Value)>>,
+    signed_lists: Mutex<SignedLists>,
     public_url: String,
     data_dir: PathBuf,
     new_tokens: Vec<(String, String)>,
@@ -282,10 +285,10 @@ impl Credentials {
         )
     }
 
-    fn check_request<'a>(
+    fn check_request(
         &self,
         issuer: &Issuer,
-        request: &'a IssueRequest,
+        request: &IssueRequest,
         now: i64,
     ) -> Result<(&'static CredentialType, i64, i64), Error> {
         let credential_type =

@@ -134,14 +134,7 @@ pub async fn sign(
             };
             let signer = SingleSecretSigner::new(issuer.ed25519.clone());
             let secured: DataIntegrity<JsonCredential, EdDsaRdfc2022> = EdDsaRdfc2022
-                .sign_with(
-                    environment,
-                    unsecured,
-                    &resolver,
-                    signer,
-                    options,
-                    Default::default(),
-                )
+                .sign_with(environment, unsecured, &resolver, signer, options, ())
                 .await
                 .map_err(proof_error)?;
             serde_json::to_value(&secured).map_err(proof_error)

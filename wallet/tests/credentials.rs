@@ -11,7 +11,7 @@ use wallet::status::Status;
 use wallet::vc::Suite;
 use wallet::{sdjwt, Credentials, CredentialsConfig, Error};
 
-pub fn open(dir: &std::path::Path) -> Credentials {
+fn open(dir: &std::path::Path) -> Credentials {
     Credentials::open(CredentialsConfig {
         data_dir: dir.to_path_buf(),
         public_url: "http://127.0.0.1:9".into(),
