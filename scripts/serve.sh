@@ -11,7 +11,7 @@ url="http://$listen"
 bin="$PWD/target/release/sigillo"
 cat <<TXT
 
-Sigillo (notary, RFC 3161 TSA and token ledger) is starting on $url (data in ${SIGILLO_DATA:-./data}).
+Sigillo (notary, RFC 3161 TSA, token ledger, credentials) is starting on $url (data in ${SIGILLO_DATA:-./data}).
 Try, from another terminal in $PWD:
 
   echo "delibera n. 42" > delibera.txt
@@ -42,6 +42,13 @@ Try, from another terminal in $PWD:
                                                  # phases, redeem, read, audit the journal
   curl -s $url/v1/token/ledger                   # the ledger's name, authority, head
   curl -s $url/v1/token/classes                  # classes, rules, supply (public)
+
+  Verifiable credentials (issuer tokens are written once to data/wallet/new-issuer-tokens.txt):
+  scripts/credentials-demo.sh $url ${SIGILLO_DATA:-data}   # INPS issues an ISEE as SD-JWT VC and
+                                                 # VC 2.0, verify, a refused issuer, revoke
+  curl -s $url/v1/credentials/issuers            # issuers, their did:web DIDs and types
+  curl -s $url/v1/credentials/types/isee         # SD-JWT VC type metadata with its schema
+  $bin credentials bench --url $url --token TOKEN --operation verify   # load test
 
 Stop with Ctrl-C: the service seals what it accepted and exits.
 

@@ -177,6 +177,21 @@ fn sd_jwt_vc_issue_verify_present_and_revoke() {
         Err(Error::NotFound { .. })
     ));
 
+    // EdDSA on request, with the issuer's Ed25519 key.
+    let eddsa = IssueRequest {
+        algorithm: Algorithm::EdDsa,
+        ..IssueRequest::new("residenza", residenza(), None)
+    };
+    let issued_eddsa = credentials.issue_sd_jwt(comune, &[eddsa]).unwrap();
+    let compact_eddsa = issued_eddsa[0].credential.as_str().unwrap();
+    assert_eq!(
+        sdjwt::parse(compact_eddsa).unwrap().jwt.alg,
+        Algorithm::EdDsa
+    );
+    credentials
+        .verify_sd_jwt(compact_eddsa, &VerifyOptions::default())
+        .unwrap();
+
     // The status survives a restart, and the published list says the same.
     drop(credentials);
     let reopened = open(&dir);
@@ -542,6 +557,5 @@ fn external_issuers_are_trusted_by_did_key_and_only_for_their_types() {
             .code(),
         "issuer_not_trusted_for_type"
     );
-    let _ = Algorithm::EdDsa;
     std::fs::remove_dir_all(dir).unwrap();
 }
