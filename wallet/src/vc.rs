@@ -454,3 +454,35 @@ pub fn skeleton(issuer: &str, vc_type: &str, subject: Value) -> Value {
         "credentialSubject": subject,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+    use super::*;
+
+    #[test]
+    fn jcs_follows_rfc8785_even_with_arbitrary_precision_numbers() {
+        // `ssi` turns on serde_json's arbitrary_precision for the whole build; RFC 8785 still
+        // wants ECMAScript number forms and UTF-16 key order.
+        let value: Value =
+            serde_json::from_str(r#"{"b": 1e3, "a": 18500.50, "é": "x", "c": [1.0E-7, -0, 100]}"#)
+                .unwrap();
+        let canonical =
+            String::from_utf8(serde_json_canonicalizer::to_vec(&value).unwrap()).unwrap();
+        assert_eq!(
+            canonical,
+            r#"{"a":18500.5,"b":1000,"c":[1e-7,0,100],"é":"x"}"#
+        );
+    }
+
+    #[test]
+    fn datetimes_are_utc_with_z() {
+        assert_eq!(datetime(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            parse_datetime("2026-11-22T10:00:00Z", "t").unwrap(),
+            1_795_341_600
+        );
+        assert!(parse_datetime("22/11/2026", "t").is_err());
+    }
+}
