@@ -29,6 +29,16 @@ pub const STATUS_LIST_TTL_SECONDS: i64 = 300;
 /// The most credentials one batch may issue.
 pub const BATCH_CREDENTIALS_MAX: usize = 100;
 
+fn check_batch_size(requests: &[IssueRequest]) -> Result<(), Error> {
+    if requests.is_empty() || requests.len() > BATCH_CREDENTIALS_MAX {
+        return Err(Error::TooLarge {
+            what: "batch",
+            limit: BATCH_CREDENTIALS_MAX,
+        });
+    }
+    Ok(())
+}
+
 /// How the credentials module is set up.
 #[derive(Clone, Debug)]
 pub struct CredentialsConfig {
@@ -351,12 +361,7 @@ impl Credentials {
         issuer: &Issuer,
         requests: &[IssueRequest],
     ) -> Result<Vec<IssuedCredential>, Error> {
-        if requests.is_empty() || requests.len() > BATCH_CREDENTIALS_MAX {
-            return Err(Error::TooLarge {
-                what: "batch",
-                limit: BATCH_CREDENTIALS_MAX,
-            });
-        }
+        check_batch_size(requests)?;
         let now = now_seconds();
         let mut checked = Vec::with_capacity(requests.len());
         for request in requests {
@@ -409,10 +414,7 @@ impl Credentials {
                 issuer: issuer.id.clone(),
                 credential_type: credential_type.name.into(),
                 format: SD_JWT_VC_TYP.into(),
-                list,
-                index,
-                issued_at: now,
-                expires_at: valid_until,
+                ..CredentialRecord::slot(list, index, now, valid_until)
             });
             issued.push(IssuedCredential {
                 id,
@@ -434,12 +436,7 @@ impl Credentials {
         requests: &[IssueRequest],
         suite: crate::vc::Suite,
     ) -> Result<Vec<IssuedCredential>, Error> {
-        if requests.is_empty() || requests.len() > BATCH_CREDENTIALS_MAX {
-            return Err(Error::TooLarge {
-                what: "batch",
-                limit: BATCH_CREDENTIALS_MAX,
-            });
-        }
+        check_batch_size(requests)?;
         let now = now_seconds();
         let mut checked = Vec::with_capacity(requests.len());
         for request in requests {
@@ -492,10 +489,7 @@ impl Credentials {
                 issuer: issuer.id.clone(),
                 credential_type: credential_type.name.into(),
                 format: "ldp_vc".into(),
-                list,
-                index,
-                issued_at: now,
-                expires_at: valid_until,
+                ..CredentialRecord::slot(list, index, now, valid_until)
             });
             issued.push(IssuedCredential {
                 id,

@@ -30,6 +30,23 @@ pub struct CredentialRecord {
     pub expires_at: i64,
 }
 
+impl CredentialRecord {
+    /// A record with only its status slot and times set (the rest empty), to complete with
+    /// struct update syntax.
+    pub fn slot(list: u32, index: u32, issued_at: i64, expires_at: i64) -> Self {
+        CredentialRecord {
+            id: String::new(),
+            issuer: String::new(),
+            credential_type: String::new(),
+            format: String::new(),
+            list,
+            index,
+            issued_at,
+            expires_at,
+        }
+    }
+}
+
 /// The sled database.
 #[derive(Clone)]
 pub struct Store {

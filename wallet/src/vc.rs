@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 use ssi::claims::data_integrity::suites::EdDsaRdfc2022;
 use ssi::claims::data_integrity::{CryptographicSuite as _, DataIntegrity, ProofOptions};
@@ -308,7 +308,7 @@ pub async fn verify(
                 .with_date_time(now_utc);
             match secured.verify(parameters).await {
                 Ok(Ok(())) => {}
-                Ok(Err(invalid)) => return Err(classify_invalid(&invalid.to_string(), document)),
+                Ok(Err(invalid)) => return Err(classify_invalid(&invalid.to_string())),
                 Err(error) => {
                     return Err(Error::Proof {
                         reason: error.to_string(),
@@ -422,7 +422,7 @@ pub async fn verify(
 }
 
 /// `ssi` reports validity failures and bad signatures alike as "invalid"; name them.
-fn classify_invalid(message: &str, _document: &Map<String, Value>) -> Error {
+fn classify_invalid(message: &str) -> Error {
     let lower = message.to_lowercase();
     if lower.contains("signature") {
         Error::BadSignature
@@ -443,16 +443,6 @@ fn proof_created(proof: &Map<String, Value>) -> Result<Option<i64>, Error> {
 
 fn chrono_from(seconds: i64) -> ssi::claims::chrono::DateTime<ssi::claims::chrono::Utc> {
     ssi::claims::chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_default()
-}
-
-/// An unsigned VC 2.0 credential's skeleton, for tests and tools.
-pub fn skeleton(issuer: &str, vc_type: &str, subject: Value) -> Value {
-    json!({
-        "@context": [CREDENTIALS_V2, types::CONTEXT_URL],
-        "type": ["VerifiableCredential", vc_type],
-        "issuer": issuer,
-        "credentialSubject": subject,
-    })
 }
 
 #[cfg(test)]

@@ -43,6 +43,20 @@ fn residenza() -> Map<String, Value> {
     .clone()
 }
 
+/// Signs an SD-JWT with any key, kid and typ, every claim of `claims` disclosable.
+fn forge(
+    key: &SigningKey,
+    kid: &str,
+    typ: &str,
+    clear: Value,
+    claims: Map<String, Value>,
+) -> String {
+    let clear = clear.as_object().unwrap().clone();
+    sdjwt::issue(key, kid, typ, clear, claims, Default::default())
+        .unwrap()
+        .compact
+}
+
 fn holder() -> (SigningKey, Holder) {
     let (key, _) = SigningKey::generate_p256();
     let did = wallet::did::did_key(&key.public());
@@ -339,46 +353,31 @@ fn sd_jwt_verifier_refusals() {
     assert_eq!(code(&hs, &options), "algorithm_refused");
     // Untrusted issuer: the same credential signed by someone else's key with the same iss.
     let (stranger, _) = SigningKey::generate_p256();
-    let forged = sdjwt::issue(
+    let forged = forge(
         &stranger,
         &comune.p256_method(),
         "dc+sd-jwt",
-        json!({"iss": comune.did, "vct": "urn:sigillo:vct:residenza:1"})
-            .as_object()
-            .unwrap()
-            .clone(),
+        json!({"iss": comune.did, "vct": "urn:sigillo:vct:residenza:1"}),
         residenza(),
-        Default::default(),
-    )
-    .unwrap();
-    assert_eq!(code(&forged.compact, &options), "bad_signature");
-    let unknown = sdjwt::issue(
+    );
+    assert_eq!(code(&forged, &options), "bad_signature");
+    let unknown = forge(
         &stranger,
         "did:web:evil#k",
         "dc+sd-jwt",
-        json!({"iss": "did:web:evil", "vct": "urn:sigillo:vct:residenza:1"})
-            .as_object()
-            .unwrap()
-            .clone(),
+        json!({"iss": "did:web:evil", "vct": "urn:sigillo:vct:residenza:1"}),
         residenza(),
-        Default::default(),
-    )
-    .unwrap();
-    assert_eq!(code(&unknown.compact, &options), "untrusted_issuer");
+    );
+    assert_eq!(code(&unknown, &options), "untrusted_issuer");
     // An issuer trusted for residency, claiming an ISEE.
-    let isee = sdjwt::issue(
+    let isee = forge(
         &comune.p256,
         &comune.p256_method(),
         "dc+sd-jwt",
-        json!({"iss": comune.did, "vct": "urn:sigillo:vct:isee:1"})
-            .as_object()
-            .unwrap()
-            .clone(),
+        json!({"iss": comune.did, "vct": "urn:sigillo:vct:isee:1"}),
         Map::new(),
-        Default::default(),
-    )
-    .unwrap();
-    assert_eq!(code(&isee.compact, &options), "issuer_not_trusted_for_type");
+    );
+    assert_eq!(code(&isee, &options), "issuer_not_trusted_for_type");
     // Oversized and deeply nested input.
     assert_eq!(
         code(&format!("{}~", "a".repeat(70_000)), &options),
@@ -391,19 +390,14 @@ fn sd_jwt_verifier_refusals() {
         "too_deep"
     );
     // A typ that is not an SD-JWT VC.
-    let jwt_typ = sdjwt::issue(
+    let jwt_typ = forge(
         &comune.p256,
         &comune.p256_method(),
         "JWT",
-        json!({"iss": comune.did, "vct": "urn:sigillo:vct:residenza:1"})
-            .as_object()
-            .unwrap()
-            .clone(),
+        json!({"iss": comune.did, "vct": "urn:sigillo:vct:residenza:1"}),
         residenza(),
-        Default::default(),
-    )
-    .unwrap();
-    assert_eq!(code(&jwt_typ.compact, &options), "malformed");
+    );
+    assert_eq!(code(&jwt_typ, &options), "malformed");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
