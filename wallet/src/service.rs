@@ -310,8 +310,9 @@ impl Credentials {
                 reason: format!("{} may not issue {}", issuer.id, credential_type.name),
             });
         }
-        crate::limits::check_depth(&Value::Object(request.claims.clone()), "claims")?;
-        credential_type.check_claims(&Value::Object(request.claims.clone()))?;
+        let claims = Value::Object(request.claims.clone());
+        crate::limits::check_depth(&claims, "claims")?;
+        credential_type.check_claims(&claims)?;
         let valid_from = request.valid_from.unwrap_or(now);
         let longest = valid_from + i64::from(credential_type.validity_days_max) * 86_400;
         let valid_until = request.valid_until.unwrap_or(longest);
