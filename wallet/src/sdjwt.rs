@@ -322,6 +322,20 @@ pub struct Revealed {
 /// disclosures: each disclosure's digest must appear exactly once in the payload or in another
 /// disclosure, no digest may be used twice, and a disclosed name may not replace a clear claim.
 pub fn reveal(parsed: &Parsed<'_>, issuer_key: &PublicKey) -> Result<Revealed, Error> {
+    let (claims, disclosed) = reveal_sources(parsed, issuer_key)?;
+    Ok(Revealed {
+        header: parsed.jwt.header.clone(),
+        claims,
+        disclosed: disclosed.into_iter().map(|(path, _)| path).collect(),
+    })
+}
+
+/// [`reveal`]'s work: the claims, and each disclosed claim's path with the disclosure that
+/// carried it.
+fn reveal_sources<'a>(
+    parsed: &'a Parsed<'_>,
+    issuer_key: &PublicKey,
+) -> Result<(Map<String, Value>, Vec<(String, &'a Disclosure)>), Error> {
     parsed.jwt.verify(issuer_key)?;
     match parsed.jwt.payload.get("_sd_alg").and_then(Value::as_str) {
         Some(SD_ALG) => {}
@@ -364,18 +378,14 @@ pub fn reveal(parsed: &Parsed<'_>, issuer_key: &PublicKey) -> Result<Revealed, E
         return Err(Error::DisclosureNotReferenced);
     }
     for name in NEVER_DISCLOSABLE {
-        if disclosed.iter().any(|path| path == name) {
+        if disclosed.iter().any(|(path, _)| path == name) {
             return Err(Error::Claims {
                 reason: format!("{name} arrived in a disclosure; it must be in the clear"),
             });
         }
     }
     claims.remove("_sd");
-    Ok(Revealed {
-        header: parsed.jwt.header.clone(),
-        claims,
-        disclosed,
-    })
+    Ok((claims, disclosed))
 }
 
 type DigestTable<'a> = std::collections::HashMap<String, (&'a Disclosure, bool)>;
@@ -391,11 +401,11 @@ fn take<'a>(table: &mut DigestTable<'a>, digest: &str) -> Result<Option<&'a Disc
     }
 }
 
-fn unconceal(
+fn unconceal<'a>(
     value: Value,
-    table: &mut DigestTable<'_>,
+    table: &mut DigestTable<'a>,
     path: &str,
-    disclosed: &mut Vec<String>,
+    disclosed: &mut Vec<(String, &'a Disclosure)>,
     depth: usize,
 ) -> Result<Value, Error> {
     if depth > crate::limits::JSON_DEPTH_MAX {
@@ -452,7 +462,7 @@ fn unconceal(
                     });
                 }
                 let claim_path = join(name);
-                disclosed.push(claim_path.clone());
+                disclosed.push((claim_path.clone(), disclosure));
                 let inner = unconceal(
                     disclosure.value.clone(),
                     table,
@@ -486,7 +496,7 @@ fn unconceal(
                             });
                         }
                         let element_path = join(&out.len().to_string());
-                        disclosed.push(element_path.clone());
+                        disclosed.push((element_path.clone(), disclosure));
                         out.push(unconceal(
                             disclosure.value.clone(),
                             table,
@@ -518,10 +528,7 @@ fn unconceal(
 /// its parent's disclosure).
 pub fn select(issued: &str, issuer_key: &PublicKey, paths: &[&str]) -> Result<String, Error> {
     let parsed = parse(issued)?;
-    reveal(&parsed, issuer_key)?;
-    let mut by_digest: std::collections::HashMap<String, &Disclosure> =
-        parsed.disclosures.iter().map(|d| (d.digest(), d)).collect();
-    let paths_of = disclosure_paths(&parsed, &mut by_digest);
+    let (_, disclosed) = reveal_sources(&parsed, issuer_key)?;
     let wanted = |path: &str| {
         paths.iter().any(|want| {
             *want == path
@@ -533,77 +540,20 @@ pub fn select(issued: &str, issuer_key: &PublicKey, paths: &[&str]) -> Result<St
                     .is_some_and(|rest| rest.starts_with('.'))
         })
     };
+    let kept: std::collections::HashSet<&str> = disclosed
+        .iter()
+        .filter(|(path, _)| wanted(path))
+        .map(|(_, disclosure)| disclosure.encoded.as_str())
+        .collect();
     let jwt_end = parsed.hashed_part.find('~').expect("parse found a ~");
     let mut out = String::from(&parsed.hashed_part[..=jwt_end]);
     for disclosure in &parsed.disclosures {
-        if paths_of
-            .get(&disclosure.encoded)
-            .is_some_and(|path| wanted(path))
-        {
+        if kept.contains(disclosure.encoded.as_str()) {
             out.push_str(&disclosure.encoded);
             out.push('~');
         }
     }
     Ok(out)
-}
-
-/// The claim path of every disclosure, found by walking the payload.
-fn disclosure_paths(
-    parsed: &Parsed<'_>,
-    by_digest: &mut std::collections::HashMap<String, &Disclosure>,
-) -> std::collections::HashMap<String, String> {
-    let mut out = std::collections::HashMap::new();
-    let mut stack: Vec<(Value, String)> =
-        vec![(Value::Object(parsed.jwt.payload.clone()), String::new())];
-    while let Some((value, path)) = stack.pop() {
-        let join = |name: &str| {
-            if path.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{path}.{name}")
-            }
-        };
-        match value {
-            Value::Object(members) => {
-                for (name, value) in members {
-                    if name == "_sd" {
-                        for digest in value
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(Value::as_str)
-                        {
-                            if let Some(disclosure) = by_digest.remove(digest) {
-                                let claim = join(disclosure.name.as_deref().unwrap_or_default());
-                                out.insert(disclosure.encoded.clone(), claim.clone());
-                                stack.push((disclosure.value.clone(), claim));
-                            }
-                        }
-                    } else {
-                        stack.push((value, join(&name)));
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for (index, item) in items.into_iter().enumerate() {
-                    let element = join(&index.to_string());
-                    match item
-                        .get(ARRAY_DIGEST_KEY)
-                        .and_then(Value::as_str)
-                        .and_then(|d| by_digest.remove(d))
-                    {
-                        Some(disclosure) => {
-                            out.insert(disclosure.encoded.clone(), element.clone());
-                            stack.push((disclosure.value.clone(), element));
-                        }
-                        None => stack.push((item, element)),
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// The `typ` of a key-binding JWT.
