@@ -330,12 +330,15 @@ pub fn reveal(parsed: &Parsed<'_>, issuer_key: &PublicKey) -> Result<Revealed, E
     })
 }
 
+/// Each disclosed claim's path, with the disclosure that carried it.
+type Sources<'a> = Vec<(String, &'a Disclosure)>;
+
 /// [`reveal`]'s work: the claims, and each disclosed claim's path with the disclosure that
 /// carried it.
 fn reveal_sources<'a>(
     parsed: &'a Parsed<'_>,
     issuer_key: &PublicKey,
-) -> Result<(Map<String, Value>, Vec<(String, &'a Disclosure)>), Error> {
+) -> Result<(Map<String, Value>, Sources<'a>), Error> {
     parsed.jwt.verify(issuer_key)?;
     match parsed.jwt.payload.get("_sd_alg").and_then(Value::as_str) {
         Some(SD_ALG) => {}
@@ -405,7 +408,7 @@ fn unconceal<'a>(
     value: Value,
     table: &mut DigestTable<'a>,
     path: &str,
-    disclosed: &mut Vec<(String, &'a Disclosure)>,
+    disclosed: &mut Sources<'a>,
     depth: usize,
 ) -> Result<Value, Error> {
     if depth > crate::limits::JSON_DEPTH_MAX {
