@@ -81,12 +81,11 @@ impl std::fmt::Debug for Issuer {
 }
 
 impl Issuer {
-    /// Whether `token` is this issuer's bearer token (compared as SHA-256 digests).
-    pub fn accepts_token(&self, token: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    /// Whether `token_sha256` is the SHA-256 of this issuer's bearer token.
+    pub fn accepts_token(&self, token_sha256: &[u8; 32]) -> bool {
         // Both sides are digests: timing can only tell how many leading bytes of a SHA-256
         // output match, which says nothing about the token.
-        digest == self.token_sha256
+        *token_sha256 == self.token_sha256
     }
 
     /// Whether it may issue `credential_type`.
@@ -204,22 +203,6 @@ pub fn load(
         });
     }
     Ok((issuers, new_tokens))
-}
-
-/// Replaces an issuer's bearer token; returns the new token.
-pub fn rotate_token(dir: &Path, id: &str) -> Result<String, Error> {
-    let token = new_token(id);
-    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    let path = dir.join(id).join("token.sha256");
-    notary::keys::write_durably(
-        &path,
-        format!("{}\n", hex::encode(digest)).as_bytes(),
-        0o600,
-    )
-    .map_err(|e| Error::Storage {
-        reason: format!("{}: {e}", path.display()),
-    })?;
-    Ok(token)
 }
 
 fn new_token(id: &str) -> String {
