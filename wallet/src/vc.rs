@@ -57,8 +57,21 @@ impl Suite {
 
 /// The JSON-LD document loader: `ssi`'s bundled contexts (VC 2.0, Data Integrity, Multikey…)
 /// and Sigillo's own, pinned; nothing is ever fetched.
+///
+/// Because a URL always loads the same document through this type, making one turns on the
+/// processed-context cache of our patched `ssi-json-ld` (`vendor/ssi-json-ld`), which is keyed
+/// by the loader's type: each credential no longer reprocesses the VC 2.0 context.
 #[derive(Clone, Debug)]
 pub struct Loader(ssi::json_ld::ContextLoader);
+
+impl ssi::json_ld::Loader for Loader {
+    async fn load(
+        &self,
+        url: &iref::Iri,
+    ) -> Result<ssi::json_ld::RemoteDocument<iref::IriBuf>, ssi::json_ld::LoadError> {
+        self.0.load(url).await
+    }
+}
 
 impl Default for Loader {
     fn default() -> Self {
@@ -69,6 +82,7 @@ impl Default for Loader {
 impl Loader {
     /// The loader with the pinned contexts.
     pub fn new() -> Self {
+        ssi::json_ld::context_cache::enable();
         let mut contexts = HashMap::new();
         contexts.insert(types::CONTEXT_URL.to_owned(), types::CONTEXT.to_owned());
         Loader(
@@ -129,7 +143,7 @@ pub async fn sign(
             let mut options = ProofOptions::from_method(ReferenceOrOwned::Reference(iri));
             options.created = Some(xsd_now(now).into());
             let environment = SignatureEnvironment {
-                json_ld_loader: credentials.json_ld().0.clone(),
+                json_ld_loader: credentials.json_ld().clone(),
                 eip712_loader: (),
             };
             let signer = SingleSecretSigner::new(issuer.ed25519.clone());
@@ -304,7 +318,7 @@ pub async fn verify(
             };
             let now_utc = chrono_from(inside);
             let parameters = VerificationParameters::from_resolver(&resolver)
-                .with_json_ld_loader(credentials.json_ld().0.clone())
+                .with_json_ld_loader(credentials.json_ld().clone())
                 .with_date_time(now_utc);
             match secured.verify(parameters).await {
                 Ok(Ok(())) => {}
@@ -464,6 +478,103 @@ mod tests {
             canonical,
             r#"{"a":18500.5,"b":1000,"c":[1e-7,0,100],"é":"x"}"#
         );
+    }
+
+    /// Expands `document` the way `ssi` 0.16 does without our patch: the whole Expansion
+    /// algorithm from the empty context, the top-level `@context` processed anew.
+    async fn expand_uncached(
+        loader: &Loader,
+        document: &ssi::json_ld::syntax::Value,
+    ) -> Result<ssi::json_ld::ExpandedDocument, String> {
+        use ssi::json_ld::expansion::{Action, Options, Policy};
+        use ssi::json_ld::Expand as _;
+        let options = Options {
+            policy: Policy {
+                invalid: Action::Reject,
+                allow_undefined: false,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        document
+            .expand_full(&mut (), Default::default(), None, loader, options, ())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn cached_context_expansion_equals_the_uncached_algorithm() {
+        use ssi::json_ld::syntax::Parse as _;
+        use ssi::json_ld::Expandable as _;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let loader = Loader::new();
+        let credential = serde_json::json!({
+            "@context": [CREDENTIALS_V2, types::CONTEXT_URL],
+            "id": "urn:uuid:00000000-0000-4000-8000-000000000000",
+            "type": ["VerifiableCredential", "IseeCredential"],
+            "issuer": "did:web:example.org:issuers:inps",
+            "validFrom": "2026-01-01T00:00:00Z",
+            "credentialSubject": {"fiscal_code": "RSSGLI85M41F205X", "isee_value": 18500.5},
+            "credentialStatus": [{
+                "id": "https://example.org/status/1#7", "type": "BitstringStatusListEntry",
+                "statusPurpose": "revocation", "statusListIndex": "7",
+                "statusListCredential": "https://example.org/status/1"
+            }],
+        });
+        let mut proof_configuration = serde_json::json!({
+            "@context": [CREDENTIALS_V2, types::CONTEXT_URL],
+            "type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022",
+            "created": "2026-01-01T00:00:00Z", "proofPurpose": "assertionMethod",
+            "verificationMethod": "did:web:example.org:issuers:inps#ed25519",
+        });
+        let inline_context = serde_json::json!({
+            "@context": [CREDENTIALS_V2, {"@vocab": "https://example.org/vocab#"}],
+            "type": ["VerifiableCredential"], "issuer": "did:example:1",
+            "credentialSubject": {"anything": {"nested": [1, 2, {"@id": "_:b0"}]}},
+        });
+        let undefined_term = serde_json::json!({
+            "@context": [CREDENTIALS_V2],
+            "type": ["VerifiableCredential", "NotDefinedAnywhere"],
+            "issuer": "did:example:1", "credentialSubject": {"id": "did:example:2"},
+        });
+        let unknown_context = serde_json::json!({
+            "@context": ["https://example.org/never-pinned"], "name": "x",
+        });
+        let mut documents = vec![
+            credential.clone(),
+            proof_configuration.clone(),
+            inline_context,
+            undefined_term,
+            unknown_context,
+        ];
+        proof_configuration["@context"] = serde_json::json!(CREDENTIALS_V2);
+        documents.push(proof_configuration);
+        runtime.block_on(async {
+            // Twice each: the first fills the cache, the second reads it.
+            for document in documents.iter().chain(documents.iter()) {
+                let value = ssi::json_ld::syntax::Value::parse_str(&document.to_string())
+                    .unwrap()
+                    .0;
+                let uncached = expand_uncached(&loader, &value).await;
+                let cached = ssi::json_ld::CompactJsonLd(value)
+                    .expand(&loader)
+                    .await
+                    .map_err(|e| e.to_string());
+                assert_eq!(cached.is_ok(), uncached.is_ok(), "{document}");
+                match (cached, uncached) {
+                    (Ok(cached), Ok(uncached)) => assert_eq!(cached, uncached, "{document}"),
+                    (Err(cached), Err(uncached)) => {
+                        assert!(cached.ends_with(&uncached), "{cached} / {uncached}")
+                    }
+                    _ => unreachable!(),
+                }
+            }
+        });
+        // The four documents whose contexts process were cached, so the checks above compared
+        // the cached path with the uncached algorithm.
+        assert!(ssi::json_ld::context_cache::len() >= 4);
     }
 
     #[test]
