@@ -125,7 +125,29 @@ pub async fn sign(
     suite: Suite,
     now: i64,
 ) -> Result<Value, Error> {
-    let method = issuer.ed25519_method();
+    add_proof(
+        credentials.json_ld(),
+        &issuer.ed25519,
+        &issuer.did,
+        &issuer.ed25519_method(),
+        credential,
+        suite,
+        now,
+    )
+    .await
+}
+
+/// Adds a `DataIntegrityProof` with `suite` to `credential`, signed by `key` as the
+/// verification method `method` of `controller`, created at `created` (Unix seconds).
+pub async fn add_proof(
+    loader: &Loader,
+    key: &ed25519_dalek::SigningKey,
+    controller: &str,
+    method: &str,
+    credential: Value,
+    suite: Suite,
+    created: i64,
+) -> Result<Value, Error> {
     match suite {
         Suite::EddsaRdfc2022 => {
             let unsecured: JsonCredential =
@@ -133,20 +155,19 @@ pub async fn sign(
                     what: "credential",
                     reason: e.to_string(),
                 })?;
-            let iri = iref::IriBuf::new(method.clone()).map_err(proof_error)?;
-            let uri = iref::UriBuf::new(issuer.did.clone().into_bytes())
-                .map_err(|_| proof_error("the issuer DID is not a URI"))?;
-            let multikey =
-                Multikey::from_public_key(iri.clone(), uri, &issuer.ed25519.verifying_key());
+            let iri = iref::IriBuf::new(method.to_owned()).map_err(proof_error)?;
+            let uri = iref::UriBuf::new(controller.as_bytes().to_vec())
+                .map_err(|_| proof_error("the issuer is not a URI"))?;
+            let multikey = Multikey::from_public_key(iri.clone(), uri, &key.verifying_key());
             let mut resolver = HashMap::new();
             resolver.insert(iri.clone(), multikey);
             let mut options = ProofOptions::from_method(ReferenceOrOwned::Reference(iri));
-            options.created = Some(xsd_now(now).into());
+            options.created = Some(xsd_now(created).into());
             let environment = SignatureEnvironment {
-                json_ld_loader: credentials.json_ld().clone(),
+                json_ld_loader: loader.clone(),
                 eip712_loader: (),
             };
-            let signer = SingleSecretSigner::new(issuer.ed25519.clone());
+            let signer = SingleSecretSigner::new(key.clone());
             let secured: DataIntegrity<JsonCredential, EdDsaRdfc2022> = EdDsaRdfc2022
                 .sign_with(environment, unsecured, &resolver, signer, options, ())
                 .await
@@ -163,12 +184,12 @@ pub async fn sign(
             let mut proof = Map::new();
             proof.insert("type".into(), "DataIntegrityProof".into());
             proof.insert("cryptosuite".into(), Suite::EddsaJcs2022.name().into());
-            proof.insert("created".into(), datetime(now).into());
+            proof.insert("created".into(), datetime(created).into());
             proof.insert("verificationMethod".into(), method.into());
             proof.insert("proofPurpose".into(), "assertionMethod".into());
             let signature = {
                 use ed25519_dalek::Signer as _;
-                issuer.ed25519.sign(&jcs_hash_data(&document, &proof)?)
+                key.sign(&jcs_hash_data(&document, &proof)?)
             };
             proof.insert(
                 "proofValue".into(),
@@ -296,59 +317,25 @@ pub async fn verify(
         }
     };
     let mut checks = vec!["format"];
-    match suite {
-        Suite::EddsaRdfc2022 => {
-            let secured: DataIntegrity<JsonCredential, EdDsaRdfc2022> =
-                serde_json::from_value(credential.clone()).map_err(|e| Error::Malformed {
-                    what: "credential",
-                    reason: e.to_string(),
-                })?;
-            let iri = iref::IriBuf::new(method.to_owned()).map_err(proof_error)?;
-            let uri = iref::UriBuf::new(issuer.as_bytes().to_vec())
-                .map_err(|_| proof_error("the issuer DID is not a URI"))?;
-            let mut resolver = HashMap::new();
-            resolver.insert(iri.clone(), Multikey::from_public_key(iri, uri, &key));
-            // `ssi` checks validity together with the proof and reports both as "invalid". Ask
-            // it about an instant inside the validity period, so that only the proof decides,
-            // and check the period below, where expired and not-yet-valid get their own errors.
-            let inside = match document.get("validFrom").and_then(Value::as_str) {
-                Some(from) => parse_datetime(from, "validFrom")?
-                    .max(proof_created(proof)?.unwrap_or(i64::MIN)),
-                None => now,
-            };
-            let now_utc = chrono_from(inside);
-            let parameters = VerificationParameters::from_resolver(&resolver)
-                .with_json_ld_loader(credentials.json_ld().clone())
-                .with_date_time(now_utc);
-            match secured.verify(parameters).await {
-                Ok(Ok(())) => {}
-                Ok(Err(invalid)) => return Err(classify_invalid(&invalid.to_string())),
-                Err(error) => {
-                    return Err(Error::Proof {
-                        reason: error.to_string(),
-                    })
-                }
-            }
+    // `ssi` checks validity together with the proof and reports both as "invalid". Ask it
+    // about an instant inside the validity period, so that only the proof decides, and check
+    // the period below, where expired and not-yet-valid get their own errors.
+    let inside = match document.get("validFrom").and_then(Value::as_str) {
+        Some(from) => {
+            parse_datetime(from, "validFrom")?.max(proof_created(proof)?.unwrap_or(i64::MIN))
         }
-        Suite::EddsaJcs2022 => {
-            let mut unsecured = document.clone();
-            unsecured.remove("proof");
-            let value = proof
-                .get("proofValue")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let signature = value
-                .strip_prefix('z')
-                .and_then(|b58| bs58::decode(b58).into_vec().ok())
-                .and_then(|bytes| ed25519_dalek::Signature::from_slice(&bytes).ok())
-                .ok_or(Error::Proof {
-                    reason: "proofValue is not a base58btc Ed25519 signature".into(),
-                })?;
-            let hash = jcs_hash_data(&unsecured, proof)?;
-            key.verify_strict(&hash, &signature)
-                .map_err(|_| Error::BadSignature)?;
-        }
-    }
+        None => now,
+    };
+    check_proof(
+        credentials.json_ld(),
+        credential,
+        &key,
+        issuer,
+        method,
+        suite,
+        inside,
+    )
+    .await?;
     checks.extend(["signature", "proof"]);
     let types: Vec<&str> = document
         .get("type")
@@ -436,6 +423,72 @@ pub async fn verify(
 }
 
 /// `ssi` reports validity failures and bad signatures alike as "invalid"; name them.
+/// Checks the `DataIntegrityProof` of `credential` (its `proof` member) with `suite`, against
+/// `key` as the verification method `method` of `controller`, as of `at` (Unix seconds).
+pub async fn check_proof(
+    loader: &Loader,
+    credential: &Value,
+    key: &ed25519_dalek::VerifyingKey,
+    controller: &str,
+    method: &str,
+    suite: Suite,
+    at: i64,
+) -> Result<(), Error> {
+    let Value::Object(document) = credential else {
+        return Err(Error::Malformed {
+            what: "credential",
+            reason: "not an object".into(),
+        });
+    };
+    let Some(Value::Object(proof)) = document.get("proof") else {
+        return Err(Error::Proof {
+            reason: "the credential has no proof object".into(),
+        });
+    };
+    match suite {
+        Suite::EddsaRdfc2022 => {
+            let secured: DataIntegrity<JsonCredential, EdDsaRdfc2022> =
+                serde_json::from_value(credential.clone()).map_err(|e| Error::Malformed {
+                    what: "credential",
+                    reason: e.to_string(),
+                })?;
+            let iri = iref::IriBuf::new(method.to_owned()).map_err(proof_error)?;
+            let uri = iref::UriBuf::new(controller.as_bytes().to_vec())
+                .map_err(|_| proof_error("the issuer is not a URI"))?;
+            let mut resolver = HashMap::new();
+            resolver.insert(iri.clone(), Multikey::from_public_key(iri, uri, key));
+            let parameters = VerificationParameters::from_resolver(&resolver)
+                .with_json_ld_loader(loader.clone())
+                .with_date_time(chrono_from(at));
+            match secured.verify(parameters).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(invalid)) => Err(classify_invalid(&invalid.to_string())),
+                Err(error) => Err(Error::Proof {
+                    reason: error.to_string(),
+                }),
+            }
+        }
+        Suite::EddsaJcs2022 => {
+            let mut unsecured = document.clone();
+            unsecured.remove("proof");
+            let value = proof
+                .get("proofValue")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let signature = value
+                .strip_prefix('z')
+                .and_then(|b58| bs58::decode(b58).into_vec().ok())
+                .and_then(|bytes| ed25519_dalek::Signature::from_slice(&bytes).ok())
+                .ok_or(Error::Proof {
+                    reason: "proofValue is not a base58btc Ed25519 signature".into(),
+                })?;
+            let hash = jcs_hash_data(&unsecured, proof)?;
+            key.verify_strict(&hash, &signature)
+                .map_err(|_| Error::BadSignature)
+        }
+    }
+}
+
 fn classify_invalid(message: &str) -> Error {
     let lower = message.to_lowercase();
     if lower.contains("signature") {
