@@ -11,6 +11,7 @@
 //!   its state; [`http`] is the axum edge.
 
 pub mod did;
+pub mod holder;
 pub mod http;
 pub mod issuers;
 pub mod jose;
