@@ -103,6 +103,11 @@ pub struct StoredCredential {
     pub received_at: i64,
     /// The credential as issued: the SD-JWT with every disclosure, or the VC 2.0 JSON.
     pub credential: String,
+    /// The P-256 key (PKCS#8, base64url) this copy alone is bound to, when it has its own
+    /// (OpenID4VCI batches bind each copy to a fresh key, so copies cannot be linked);
+    /// otherwise the wallet's P-256 key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_key: Option<String>,
 }
 
 /// A document the wallet holds, with the notary's receipt for its hash.
@@ -414,6 +419,7 @@ impl HolderWallet {
         credential_type: &str,
         issuer: &str,
         credential: String,
+        holder_key: Option<&[u8]>,
     ) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         self.contents.credentials.push(StoredCredential {
@@ -423,8 +429,35 @@ impl HolderWallet {
             issuer: issuer.to_owned(),
             received_at: crate::now_seconds(),
             credential,
+            holder_key: holder_key.map(b64),
         });
         id
+    }
+
+    /// The key a stored credential is bound to.
+    pub fn credential_key(&self, credential: &StoredCredential) -> Result<SigningKey, WalletError> {
+        match &credential.holder_key {
+            Some(pkcs8) => {
+                let pkcs8 = Zeroizing::new(unb64(pkcs8, "holder key").map_err(|e| {
+                    WalletError::Damaged {
+                        reason: e.to_string(),
+                    }
+                })?);
+                SigningKey::p256_from_pkcs8(&pkcs8).map_err(|e| WalletError::Damaged {
+                    reason: e.to_string(),
+                })
+            }
+            None => SigningKey::p256_from_pkcs8(&Zeroizing::new(
+                unb64(&self.contents.secrets.p256_pkcs8, "pkcs8").map_err(|e| {
+                    WalletError::Damaged {
+                        reason: e.to_string(),
+                    }
+                })?,
+            ))
+            .map_err(|e| WalletError::Damaged {
+                reason: e.to_string(),
+            }),
+        }
     }
 
     /// Adds a document (in memory) with the notary's receipt for its SHA-256. Returns its id.
@@ -464,7 +497,10 @@ impl HolderWallet {
             "created_at": self.contents.created_at,
             "holder_keys": [self.p256.public().to_jwk(), self.ed25519.public().to_jwk()],
             "dids": self.dids(),
-            "credentials": self.contents.credentials,
+            "credentials": self.contents.credentials.iter().map(|c| StoredCredential {
+                holder_key: None,
+                ..c.clone()
+            }).collect::<Vec<_>>(),
             "documents": self.contents.documents,
         })
     }
@@ -490,7 +526,7 @@ mod tests {
         let path = dir.join("anna.wallet");
         let mut wallet =
             HolderWallet::create(&path, "Anna Rossi", OwnerKind::Citizen, "correct horse").unwrap();
-        let id = wallet.add_credential("dc+sd-jwt", "residenza", "did:web:x", "a~b~".into());
+        let id = wallet.add_credential("dc+sd-jwt", "residenza", "did:web:x", "a~b~".into(), None);
         wallet
             .add_document("isee.pdf", "application/pdf", b"%PDF-1.7", None)
             .unwrap();

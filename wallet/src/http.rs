@@ -11,6 +11,11 @@
 //! | `GET /v1/credentials/status-lists/{issuer}/{list}[/{purpose}]` | public | status lists |
 //! | `GET /v1/credentials/types[/{name}[/schema]]`, `/v1/credentials/issuers` | public | metadata |
 //! | `GET /issuers/{issuer}/did.json`, `/contexts/credentials/v1` | public | DID documents, context |
+//! | `POST /v1/oid4vci/offers` | issuer | OpenID4VCI offer `{credential_type, claims, tx_code}` |
+//! | `GET /.well-known/openid-credential-issuer/issuers/{issuer}` | public | OpenID4VCI metadata |
+//! | `GET /.well-known/oauth-authorization-server/issuers/{issuer}` | public | RFC 8414 metadata |
+//! | `GET /issuers/{issuer}/offers/{offer}` | public | an offer by reference |
+//! | `POST /issuers/{issuer}/token`, `/nonce`, `/credential` | holder | OpenID4VCI endpoints |
 
 use std::sync::Arc;
 
@@ -24,6 +29,7 @@ use serde_json::{json, Map, Value};
 
 use crate::issuers::Issuer;
 use crate::jose::Algorithm;
+use crate::oid4vci;
 use crate::service::{
     Credentials, Holder, IssueRequest, IssuedCredential, VerifyOptions, BATCH_CREDENTIALS_MAX,
     STATUS_LIST_TTL_SECONDS,
@@ -104,6 +110,19 @@ pub fn router(credentials: Arc<Credentials>) -> Router {
         .route("/v1/credentials/issuers", get(list_issuers))
         .route("/issuers/{issuer}/did.json", get(did_document))
         .route("/contexts/credentials/v1", get(context))
+        .route("/v1/oid4vci/offers", post(create_offer))
+        .route(
+            "/.well-known/openid-credential-issuer/issuers/{issuer}",
+            get(issuer_metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server/issuers/{issuer}",
+            get(authorization_server_metadata),
+        )
+        .route("/issuers/{issuer}/offers/{offer}", get(offer_document))
+        .route("/issuers/{issuer}/token", post(token))
+        .route("/issuers/{issuer}/nonce", post(nonce))
+        .route("/issuers/{issuer}/credential", post(credential_endpoint))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(credentials)
 }
@@ -610,4 +629,185 @@ async fn context() -> Response {
         HeaderValue::from_static("application/ld+json"),
     );
     response
+}
+
+impl IntoResponse for oid4vci::ProtocolError {
+    fn into_response(self) -> Response {
+        let status = if self.unauthorized {
+            StatusCode::UNAUTHORIZED
+        } else if self.code == "server_error" {
+            tracing::error!(error = %self.description, "OpenID4VCI request failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let mut response = (
+            status,
+            Json(json!({"error": self.code, "error_description": self.description})),
+        )
+            .into_response();
+        no_store(&mut response);
+        if self.unauthorized {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        response
+    }
+}
+
+fn no_store(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn issuer_named<'a>(credentials: &'a Credentials, id: &str) -> Result<&'a Issuer, Error> {
+    credentials.issuer(id).ok_or_else(|| Error::NotFound {
+        what: format!("issuer {id}"),
+    })
+}
+
+async fn create_offer(
+    State(credentials): State<Shared>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let issuer = authenticate(&credentials, &headers)?;
+    let object = body(&bytes)?;
+    let credential_type = string(&object, "credential_type")?.ok_or(Error::Malformed {
+        what: "credential_type",
+        reason: "missing".into(),
+    })?;
+    let claims = object
+        .get("claims")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or(Error::Malformed {
+            what: "claims",
+            reason: "must be an object".into(),
+        })?;
+    let tx_code = match object.get("tx_code") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(Error::Malformed {
+                what: "tx_code",
+                reason: "must be a boolean".into(),
+            }
+            .into())
+        }
+    };
+    let created = oid4vci::create_offer(&credentials, issuer, credential_type, claims, tx_code)?;
+    let mut response = (
+        StatusCode::CREATED,
+        Json(json!({
+            "credential_offer": created.offer,
+            "offer_uri": created.by_value,
+            "offer_uri_by_reference": created.by_reference,
+            "tx_code": created.tx_code,
+            "expires_at": created.expires_at,
+        })),
+    )
+        .into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+async fn issuer_metadata(
+    State(credentials): State<Shared>,
+    Path(issuer): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let issuer = issuer_named(&credentials, &issuer)?;
+    Ok(Json(oid4vci::metadata(&credentials, issuer)))
+}
+
+async fn authorization_server_metadata(
+    State(credentials): State<Shared>,
+    Path(issuer): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let issuer = issuer_named(&credentials, &issuer)?;
+    Ok(Json(oid4vci::authorization_server_metadata(
+        &credentials,
+        issuer,
+    )))
+}
+
+async fn offer_document(
+    State(credentials): State<Shared>,
+    Path((issuer, offer)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let offer = oid4vci::offer_document(&credentials, &issuer, &offer)?;
+    let mut response = Json(offer).into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+async fn token(
+    State(credentials): State<Shared>,
+    Path(issuer): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let result = (|| {
+        let issuer = issuer_named(&credentials, &issuer)?;
+        let form_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !form_type.starts_with("application/x-www-form-urlencoded") {
+            return Err(oid4vci::ProtocolError {
+                code: "invalid_request",
+                description: "the token request is application/x-www-form-urlencoded".into(),
+                unauthorized: false,
+            });
+        }
+        let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+        oid4vci::token(&credentials, issuer, &form)
+    })();
+    match result {
+        Ok(token) => {
+            let mut response = Json(token).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn nonce(
+    State(credentials): State<Shared>,
+    Path(issuer): Path<String>,
+) -> Result<Response, ApiError> {
+    issuer_named(&credentials, &issuer)?;
+    let mut response = Json(oid4vci::nonce(&credentials)?).into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+async fn credential_endpoint(
+    State(credentials): State<Shared>,
+    Path(issuer): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let result = (|| {
+        let issuer = issuer_named(&credentials, &issuer)?;
+        let access_token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        let request = body(&bytes)?;
+        oid4vci::credential(&credentials, issuer, access_token, &request)
+    })();
+    match result {
+        Ok(issued) => {
+            let mut response = Json(issued).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(error) => error.into_response(),
+    }
 }

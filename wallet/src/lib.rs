@@ -12,10 +12,12 @@
 
 pub mod did;
 pub mod holder;
+pub mod holder_client;
 pub mod http;
 pub mod issuers;
 pub mod jose;
 pub mod limits;
+pub mod oid4vci;
 pub mod sdjwt;
 pub mod service;
 pub mod status;

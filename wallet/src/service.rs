@@ -229,6 +229,11 @@ impl Credentials {
         })
     }
 
+    /// The store (the OpenID4VCI and OpenID4VP flows keep their records there too).
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Tokens generated at this start, for issuers that had none: (issuer, token).
     pub fn new_tokens(&self) -> &[(String, String)] {
         &self.new_tokens

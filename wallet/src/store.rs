@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::status::Status;
 use crate::Error;
@@ -58,6 +59,45 @@ pub struct Store {
 fn storage(error: sled::Error) -> Error {
     Error::Storage {
         reason: error.to_string(),
+    }
+}
+
+/// The trees of JSON records that the OpenID4VCI and OpenID4VP flows keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Records {
+    /// Credential offers, by SHA-256 of the pre-authorized code.
+    Offers,
+    /// Offers by reference, by offer id: the offer JSON.
+    OfferDocuments,
+    /// Access tokens, by SHA-256 of the token.
+    AccessTokens,
+    /// `c_nonce`s, by the nonce.
+    Nonces,
+    /// Calls (bandi), by id.
+    Calls,
+    /// Authorization requests, by `state`.
+    Requests,
+    /// Applications (answered requests), by id.
+    Applications,
+}
+
+impl Records {
+    fn name(self) -> &'static str {
+        match self {
+            Records::Offers => "oid4vci-offers",
+            Records::OfferDocuments => "oid4vci-offer-documents",
+            Records::AccessTokens => "oid4vci-access-tokens",
+            Records::Nonces => "oid4vci-nonces",
+            Records::Calls => "oid4vp-calls",
+            Records::Requests => "oid4vp-requests",
+            Records::Applications => "oid4vp-applications",
+        }
+    }
+}
+
+fn corrupt(tree: Records) -> Error {
+    Error::Storage {
+        reason: format!("a record in {} is corrupt", tree.name()),
     }
 }
 
@@ -145,6 +185,52 @@ impl Store {
                     reason: "a credential record is corrupt".into(),
                 }),
         }
+    }
+
+    fn tree(&self, tree: Records) -> Result<sled::Tree, Error> {
+        self.db.open_tree(tree.name()).map_err(storage)
+    }
+
+    /// Writes a JSON record (not yet flushed).
+    pub fn put_record(&self, tree: Records, key: &[u8], value: &Value) -> Result<(), Error> {
+        let json = serde_json::to_vec(value).expect("a JSON value serialises");
+        self.tree(tree)?.insert(key, json).map_err(storage)?;
+        Ok(())
+    }
+
+    /// Reads a JSON record.
+    pub fn record(&self, tree: Records, key: &[u8]) -> Result<Option<Value>, Error> {
+        self.tree(tree)?
+            .get(key)
+            .map_err(storage)?
+            .map(|bytes| serde_json::from_slice(&bytes).map_err(|_| corrupt(tree)))
+            .transpose()
+    }
+
+    /// Removes a record and returns it: of two callers taking the same key, one gets it.
+    pub fn take_record(&self, tree: Records, key: &[u8]) -> Result<Option<Value>, Error> {
+        self.tree(tree)?
+            .remove(key)
+            .map_err(storage)?
+            .map(|bytes| serde_json::from_slice(&bytes).map_err(|_| corrupt(tree)))
+            .transpose()
+    }
+
+    /// Replaces `old` by `new` only if the record still is `old`; false if it changed.
+    pub fn replace_record(
+        &self,
+        tree: Records,
+        key: &[u8],
+        old: &Value,
+        new: &Value,
+    ) -> Result<bool, Error> {
+        let old = serde_json::to_vec(old).expect("a JSON value serialises");
+        let new = serde_json::to_vec(new).expect("a JSON value serialises");
+        Ok(self
+            .tree(tree)?
+            .compare_and_swap(key, Some(old), Some(new))
+            .map_err(storage)?
+            .is_ok())
     }
 
     /// Flushes everything written so far to disk (fsync).
