@@ -108,6 +108,10 @@ pub struct StoredCredential {
     /// otherwise the wallet's P-256 key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder_key: Option<String>,
+    /// The issuer's public key (JWK) the wallet checked the credential with when it arrived;
+    /// it opens the disclosures again when the owner presents it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_key: Option<Value>,
 }
 
 /// A document the wallet holds, with the notary's receipt for its hash.
@@ -420,6 +424,7 @@ impl HolderWallet {
         issuer: &str,
         credential: String,
         holder_key: Option<&[u8]>,
+        issuer_key: Option<Value>,
     ) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         self.contents.credentials.push(StoredCredential {
@@ -430,6 +435,7 @@ impl HolderWallet {
             received_at: crate::now_seconds(),
             credential,
             holder_key: holder_key.map(b64),
+            issuer_key,
         });
         id
     }
@@ -526,7 +532,14 @@ mod tests {
         let path = dir.join("anna.wallet");
         let mut wallet =
             HolderWallet::create(&path, "Anna Rossi", OwnerKind::Citizen, "correct horse").unwrap();
-        let id = wallet.add_credential("dc+sd-jwt", "residenza", "did:web:x", "a~b~".into(), None);
+        let id = wallet.add_credential(
+            "dc+sd-jwt",
+            "residenza",
+            "did:web:x",
+            "a~b~".into(),
+            None,
+            None,
+        );
         wallet
             .add_document("isee.pdf", "application/pdf", b"%PDF-1.7", None)
             .unwrap();

@@ -258,21 +258,22 @@ pub async fn receive(
         let compact = item["credential"]
             .as_str()
             .ok_or_else(|| ClientError::Invalid("a credential is not a string".into()))?;
-        let issuer_did = check_issued(compact, &did_document, &vct, &key.public())?;
-        checked.push((compact.to_owned(), issuer_did, pkcs8));
+        let (issuer_did, issuer_key) = check_issued(compact, &did_document, &vct, &key.public())?;
+        checked.push((compact.to_owned(), issuer_did, issuer_key, pkcs8));
     }
     let credential_type = crate::types::find(&vct)
         .map(|t| t.name.to_owned())
         .unwrap_or(vct);
     let ids = checked
         .into_iter()
-        .map(|(compact, issuer_did, pkcs8)| {
+        .map(|(compact, issuer_did, issuer_key, pkcs8)| {
             wallet.add_credential(
                 "dc+sd-jwt",
                 &credential_type,
                 &issuer_did,
                 compact,
                 Some(&pkcs8),
+                Some(issuer_key.to_jwk()),
             )
         })
         .collect();
@@ -281,13 +282,13 @@ pub async fn receive(
 }
 
 /// Checks a received SD-JWT VC: signed by a key of `did_document` (the one its `kid` names),
-/// of type `vct`, bound to `holder`. Returns the issuer's DID.
+/// of type `vct`, bound to `holder`. Returns the issuer's DID and the key that signed it.
 fn check_issued(
     compact: &str,
     did_document: &Value,
     vct: &str,
     holder: &PublicKey,
-) -> Result<String, ClientError> {
+) -> Result<(String, PublicKey), ClientError> {
     let parsed = sdjwt::parse(compact)?;
     let iss = parsed.jwt.payload.get("iss").and_then(Value::as_str);
     if iss != did_document["id"].as_str() {
@@ -326,5 +327,304 @@ fn check_issued(
             "the credential is not bound to the key the wallet proved".into(),
         ));
     }
-    Ok(iss.unwrap_or_default().to_owned())
+    Ok((iss.unwrap_or_default().to_owned(), key))
+}
+
+/// An OpenID4VP authorization request, as the wallet read it.
+#[derive(Clone, Debug)]
+pub struct PresentationRequest {
+    /// The verifier (`redirect_uri:` + its response URI).
+    pub client_id: String,
+    /// Where the answer goes (`direct_post`).
+    pub response_uri: String,
+    /// The nonce the key-binding JWTs sign.
+    pub nonce: String,
+    /// The verifier's `state`, returned with the answer.
+    pub state: String,
+    /// The DCQL query.
+    pub dcql_query: Value,
+}
+
+/// What will leave the wallet for one credential query.
+#[derive(Clone, Debug)]
+pub struct PlannedDisclosure {
+    /// The DCQL credential query id.
+    pub query: String,
+    /// The wallet's credential that answers it.
+    pub credential_id: String,
+    /// Its type.
+    pub credential_type: String,
+    /// Its issuer.
+    pub issuer: String,
+    /// Each claim that will be disclosed: (path, value).
+    pub claims: Vec<(String, Value)>,
+}
+
+fn json_parameter(value: &str, name: &str) -> Result<Value, ClientError> {
+    serde_json::from_str(value).map_err(|e| ClientError::Uri(format!("{name} is not JSON: {e}")))
+}
+
+/// Reads an authorization request URI (`openid4vp://?…`, by value or with `request_uri`).
+pub async fn read_request(
+    http: &reqwest::Client,
+    uri: &str,
+) -> Result<PresentationRequest, ClientError> {
+    let parameters = query(uri);
+    let get = |name: &str| {
+        parameters
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let object: Map<String, Value> = match get("request_uri") {
+        Some(request_uri) => {
+            let response =
+                http.get(&request_uri)
+                    .send()
+                    .await
+                    .map_err(|e| ClientError::Network {
+                        url: request_uri.clone(),
+                        reason: e.to_string(),
+                    })?;
+            let status = response.status();
+            let text = response.text().await.map_err(|e| ClientError::Network {
+                url: request_uri.clone(),
+                reason: e.to_string(),
+            })?;
+            if !status.is_success() {
+                return Err(ClientError::Refused {
+                    url: request_uri,
+                    status: status.as_u16(),
+                    body: text,
+                });
+            }
+            // The `redirect_uri:` prefix comes with unsigned request objects (`alg: none`);
+            // nothing else about the presentation rests on them: the verifier checks it all.
+            let mut parts = text.trim().split('.');
+            let (Some(header), Some(payload), Some(""), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(ClientError::Invalid(
+                    "the request object is not an unsigned JWT".into(),
+                ));
+            };
+            let header = json_parameter(
+                &String::from_utf8_lossy(&crate::jose::unb64(header, "header")?),
+                "header",
+            )?;
+            if header["alg"] != "none" || header["typ"] != "oauth-authz-req+jwt" {
+                return Err(ClientError::Invalid(
+                    "the request object must be typ oauth-authz-req+jwt, alg none".into(),
+                ));
+            }
+            let payload = json_parameter(
+                &String::from_utf8_lossy(&crate::jose::unb64(payload, "payload")?),
+                "payload",
+            )?;
+            let object = payload.as_object().cloned().ok_or_else(|| {
+                ClientError::Invalid("the request object is not an object".into())
+            })?;
+            if get("client_id").as_deref() != object.get("client_id").and_then(Value::as_str) {
+                return Err(ClientError::Invalid(
+                    "the request object's client_id differs from the URI's".into(),
+                ));
+            }
+            object
+        }
+        None => {
+            let mut object = Map::new();
+            for (name, value) in &parameters {
+                let value = match name.as_str() {
+                    "dcql_query" | "client_metadata" => json_parameter(value, name)?,
+                    _ => Value::String(value.clone()),
+                };
+                object.insert(name.clone(), value);
+            }
+            object
+        }
+    };
+    let text = |name: &str| {
+        object
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| ClientError::Invalid(format!("the request has no {name}")))
+    };
+    if text("response_type")? != "vp_token" || text("response_mode")? != "direct_post" {
+        return Err(ClientError::Invalid(
+            "only response_type=vp_token with response_mode=direct_post is supported".into(),
+        ));
+    }
+    let client_id = text("client_id")?;
+    let response_uri = text("response_uri")?;
+    if client_id.strip_prefix("redirect_uri:") != Some(response_uri.as_str()) {
+        return Err(ClientError::Invalid(
+            "client_id must be redirect_uri: followed by the response_uri".into(),
+        ));
+    }
+    Ok(PresentationRequest {
+        client_id,
+        response_uri,
+        nonce: text("nonce")?,
+        state: text("state")?,
+        dcql_query: object.get("dcql_query").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// Matches the request's DCQL query against the wallet: for each credential query, the most
+/// recent unexpired credential of an asked-for `vct` that holds every asked-for claim.
+pub fn plan(
+    wallet: &HolderWallet,
+    request: &PresentationRequest,
+) -> Result<Vec<PlannedDisclosure>, ClientError> {
+    let queries = request.dcql_query["credentials"]
+        .as_array()
+        .filter(|q| !q.is_empty())
+        .ok_or_else(|| ClientError::Invalid("the DCQL query asks for no credentials".into()))?;
+    let now = crate::now_seconds();
+    let mut planned = Vec::with_capacity(queries.len());
+    for query in queries {
+        let id = query["id"].as_str().unwrap_or_default();
+        if query["format"] != "dc+sd-jwt" {
+            return Err(ClientError::Invalid(format!(
+                "{id}: only dc+sd-jwt is held"
+            )));
+        }
+        let vcts: Vec<&str> = query["meta"]["vct_values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let paths: Vec<Vec<Value>> = query["claims"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["path"].as_array().cloned())
+            .collect();
+        let mut best: Option<(i64, PlannedDisclosure)> = None;
+        for held in wallet
+            .credentials()
+            .iter()
+            .filter(|c| c.format == "dc+sd-jwt")
+        {
+            let Some(issuer_key) = held
+                .issuer_key
+                .as_ref()
+                .and_then(|k| PublicKey::from_jwk(k).ok())
+            else {
+                continue;
+            };
+            let Ok(parsed) = sdjwt::parse(&held.credential) else {
+                continue;
+            };
+            let Ok(revealed) = sdjwt::reveal(&parsed, &issuer_key) else {
+                continue;
+            };
+            let claims = Value::Object(revealed.claims);
+            let vct = claims["vct"].as_str().unwrap_or_default();
+            let expired = claims["exp"].as_i64().is_some_and(|exp| exp < now);
+            if !vcts.contains(&vct) || expired {
+                continue;
+            }
+            let mut values = Vec::with_capacity(paths.len());
+            for path in &paths {
+                let value = path
+                    .iter()
+                    .try_fold(&claims, |value, element| match element {
+                        Value::String(name) => value.get(name.as_str()),
+                        Value::Number(index) => value.get(index.as_u64()? as usize),
+                        _ => None,
+                    });
+                match (value, crate::oid4vp::dotted(path)) {
+                    (Some(value), Ok(dotted)) => values.push((dotted, value.clone())),
+                    _ => break,
+                }
+            }
+            if values.len() != paths.len() {
+                continue;
+            }
+            if best.as_ref().is_none_or(|(at, _)| held.received_at >= *at) {
+                best = Some((
+                    held.received_at,
+                    PlannedDisclosure {
+                        query: id.to_owned(),
+                        credential_id: held.id.clone(),
+                        credential_type: held.credential_type.clone(),
+                        issuer: held.issuer.clone(),
+                        claims: values,
+                    },
+                ));
+            }
+        }
+        let (_, disclosure) = best.ok_or_else(|| {
+            ClientError::Invalid(format!(
+                "no credential in the wallet answers {id} ({})",
+                vcts.join(", ")
+            ))
+        })?;
+        planned.push(disclosure);
+    }
+    Ok(planned)
+}
+
+/// Discloses exactly the planned claims, binds each presentation to the verifier and its
+/// nonce, and posts them (`direct_post`). Returns the verifier's answer.
+pub async fn present(
+    http: &reqwest::Client,
+    wallet: &HolderWallet,
+    request: &PresentationRequest,
+    planned: &[PlannedDisclosure],
+) -> Result<Value, ClientError> {
+    let body = response_body(wallet, request, planned)?;
+    post_response(http, request, body).await
+}
+
+/// The `direct_post` body (`vp_token`, `state`, form-encoded): every byte that leaves.
+pub fn response_body(
+    wallet: &HolderWallet,
+    request: &PresentationRequest,
+    planned: &[PlannedDisclosure],
+) -> Result<String, ClientError> {
+    let now = crate::now_seconds();
+    let mut vp_token = Map::new();
+    for disclosure in planned {
+        let held = wallet
+            .credentials()
+            .iter()
+            .find(|c| c.id == disclosure.credential_id)
+            .ok_or_else(|| ClientError::Invalid("a planned credential left the wallet".into()))?;
+        let issuer_key = held
+            .issuer_key
+            .as_ref()
+            .map(PublicKey::from_jwk)
+            .transpose()?
+            .ok_or_else(|| ClientError::Invalid("the credential has no issuer key".into()))?;
+        let paths: Vec<&str> = disclosure.claims.iter().map(|(p, _)| p.as_str()).collect();
+        let selected = sdjwt::select(&held.credential, &issuer_key, &paths)?;
+        let key = wallet.credential_key(held)?;
+        let bound = sdjwt::bind(&selected, &key, &request.client_id, &request.nonce, now);
+        vp_token.insert(disclosure.query.clone(), json!([bound]));
+    }
+    Ok(form_urlencoded::Serializer::new(String::new())
+        .append_pair("vp_token", &Value::Object(vp_token).to_string())
+        .append_pair("state", &request.state)
+        .finish())
+}
+
+/// Posts a `direct_post` body to the request's response URI.
+pub async fn post_response(
+    http: &reqwest::Client,
+    request: &PresentationRequest,
+    body: String,
+) -> Result<Value, ClientError> {
+    answer(
+        &request.response_uri,
+        http.post(&request.response_uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await,
+    )
+    .await
 }

@@ -16,6 +16,17 @@
 //! | `GET /.well-known/oauth-authorization-server/issuers/{issuer}` | public | RFC 8414 metadata |
 //! | `GET /issuers/{issuer}/offers/{offer}` | public | an offer by reference |
 //! | `POST /issuers/{issuer}/token`, `/nonce`, `/credential` | holder | OpenID4VCI endpoints |
+//!
+//! [`calls_router`] adds the calls (bandi) and OpenID4VP:
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `POST /v1/calls` | issuer | publish a call: `{title, dcql_query, rules, issuers}` |
+//! | `GET /v1/calls/{call}` | public | the call |
+//! | `POST /v1/calls/{call}/requests` | public | a fresh OpenID4VP authorization request |
+//! | `GET /v1/calls/{call}/requests/{state}` | public | its request object (`request_uri`) |
+//! | `POST /v1/calls/{call}/response` | holder | `direct_post`: `vp_token`, `state` |
+//! | `GET /v1/applications/{id}` | the call's publisher | an application and its receipts |
 
 use std::sync::Arc;
 
@@ -810,4 +821,109 @@ async fn credential_endpoint(
         }
         Err(error) => error.into_response(),
     }
+}
+
+/// The calls (bandi) and their OpenID4VP endpoints.
+pub fn calls_router(calls: Arc<crate::oid4vp::Calls>) -> Router {
+    Router::new()
+        .route("/v1/calls", post(publish_call))
+        .route("/v1/calls/{call}", get(get_call))
+        .route("/v1/calls/{call}/requests", post(new_request))
+        .route("/v1/calls/{call}/requests/{state}", get(request_object))
+        .route("/v1/calls/{call}/response", post(call_response))
+        .route("/v1/applications/{id}", get(get_application))
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .with_state(calls)
+}
+
+type SharedCalls = Arc<crate::oid4vp::Calls>;
+
+async fn publish_call(
+    State(calls): State<SharedCalls>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let publisher = authenticate(calls.credentials(), &headers)?;
+    let call = calls.publish(publisher, body(&bytes)?)?;
+    Ok((StatusCode::CREATED, Json(call)).into_response())
+}
+
+async fn get_call(
+    State(calls): State<SharedCalls>,
+    Path(call): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(calls.call(&call)?))
+}
+
+async fn new_request(
+    State(calls): State<SharedCalls>,
+    Path(call): Path<String>,
+) -> Result<Response, ApiError> {
+    let request = calls.request(&call)?;
+    let mut response = (
+        StatusCode::CREATED,
+        Json(json!({
+            "request_uri": request.by_value,
+            "request_uri_by_reference": request.by_reference,
+            "state": request.state,
+            "expires_at": request.expires_at,
+        })),
+    )
+        .into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+async fn request_object(
+    State(calls): State<SharedCalls>,
+    Path((call, state)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let jwt = calls.request_object(&call, &state)?;
+    let mut response = jwt.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/oauth-authz-req+jwt"),
+    );
+    no_store(&mut response);
+    Ok(response)
+}
+
+async fn call_response(
+    State(calls): State<SharedCalls>,
+    Path(call): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let field = |name: &'static str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .ok_or(Error::Malformed {
+                what: name,
+                reason: "missing from the direct_post body".into(),
+            })
+    };
+    let application = calls
+        .respond(&call, field("vp_token")?, field("state")?)
+        .await?;
+    let mut response = Json(application).into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+async fn get_application(
+    State(calls): State<SharedCalls>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authenticate(calls.credentials(), &headers)?;
+    let application = calls.application(&id)?;
+    let call = calls.call(application["call"].as_str().unwrap_or_default())?;
+    if call["publisher"] != caller.id.as_str() {
+        return Err(Error::Forbidden {
+            reason: "only the call's publisher reads its applications".into(),
+        }
+        .into());
+    }
+    Ok(Json(application))
 }

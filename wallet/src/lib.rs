@@ -18,6 +18,7 @@ pub mod issuers;
 pub mod jose;
 pub mod limits;
 pub mod oid4vci;
+pub mod oid4vp;
 pub mod sdjwt;
 pub mod service;
 pub mod status;

@@ -173,6 +173,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_type_has_a_claim_that_sd_jwt_vc_reserves() {
+        // `status`, `cnf`, `vct`… are SD-JWT VC's own: a type claim by one of those names
+        // could never be issued (the registry's company `status` once was one).
+        for credential_type in &TYPES {
+            for name in credential_type.schema()["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+            {
+                assert!(
+                    !crate::sdjwt::NEVER_DISCLOSABLE.contains(&name.as_str()),
+                    "{}: {name}",
+                    credential_type.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_type_compiles_and_refuses_what_does_not_fit() {
         for t in &TYPES {
             assert!(

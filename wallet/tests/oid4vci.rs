@@ -288,7 +288,11 @@ async fn every_misstep_is_refused_with_its_error_code() {
     // A changed signature (a character well inside it, so that all six of its bits count).
     let mut tampered = proof(&key, PROOF_TYP, &aud, &nonce);
     let at = tampered.len() - 10;
-    let swapped = if &tampered[at..at + 1] == "A" { "B" } else { "A" };
+    let swapped = if &tampered[at..at + 1] == "A" {
+        "B"
+    } else {
+        "A"
+    };
     tampered.replace_range(at..at + 1, swapped);
     let (status, error) = server.credential(&access, vec![tampered]).await;
     assert_eq!(
