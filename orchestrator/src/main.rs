@@ -9,6 +9,7 @@ mod stamp;
 mod token;
 mod trust;
 mod verify;
+mod wallet_cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,12 @@ enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// A citizen's or business's wallet: create, list, show, import-document, receive
+    /// (OpenID4VCI), present (OpenID4VP), export.
+    Wallet {
+        #[command(subcommand)]
+        command: wallet_cli::WalletCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +70,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => return audit::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Credentials { command } => credentials::run(command),
+        Command::Wallet { command } => wallet_cli::run(command),
         Command::Token { command } => match token::run(command) {
             Ok(code) => return code,
             Err(error) => Err(error),

@@ -209,7 +209,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             path.display()
         );
     }
-    let app = app.merge(wallet::http::router(Arc::new(credentials)));
+    let credentials = Arc::new(credentials);
+    let calls = Arc::new(wallet::oid4vp::Calls::new(
+        credentials.clone(),
+        notary.clone(),
+    ));
+    let app = app
+        .merge(wallet::http::router(credentials))
+        .merge(wallet::http::calls_router(calls));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -184,7 +184,7 @@ async fn submit_all(args: &StampArgs, items: Vec<Item>) -> anyhow::Result<(u64, 
     Ok((if lowest == u64::MAX { 0 } else { lowest }, highest))
 }
 
-async fn submit(
+pub(crate) async fn submit(
     client: &reqwest::Client,
     url: &str,
     entries: Vec<String>,

@@ -58,8 +58,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `sigillo serve` on a free loopback port with its data in `dir/data`, and waits
-    /// until it listens.
+    /// Starts `sigillo serve` on a free loopback port (unless `extra` has `--listen`) with its
+    /// data in `dir/data`, and waits until it listens.
     pub fn start(dir: &Path, extra: &[&str]) -> Server {
         let mut child = sigillo()
             .arg("serve")
@@ -67,7 +67,11 @@ impl Server {
             .arg(dir.join("data"))
             .arg("--did-docs")
             .arg(dir.join("did-docs"))
-            .args(["--listen", "127.0.0.1:0"])
+            .args(if extra.contains(&"--listen") {
+                &[][..]
+            } else {
+                &["--listen", "127.0.0.1:0"][..]
+            })
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -142,4 +146,13 @@ pub fn log_size(url: &str) -> u64 {
         .text()
         .unwrap();
     note.lines().nth(1).unwrap().parse().unwrap()
+}
+
+/// A loopback port free right now, for a server that must know its public URL before it
+/// starts (OpenID4VCI and OpenID4VP URLs carry it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a loopback port is free")
 }
