@@ -443,3 +443,77 @@ async fn digital_bazaar_verifies_our_vc2_and_status_lists_and_we_verify_theirs()
         "untrusted_issuer"
     );
 }
+
+/// A presentation made by a holder wallet for a call (DCQL matching, selective disclosure,
+/// KB-JWT for the call's `client_id` and nonce) verifies with both SD-JWT VC peers, which see
+/// exactly the claims the call asked for.
+#[test]
+fn sd_jwt_vc_peers_verify_a_presentation_our_wallet_made_for_a_call() {
+    use wallet::holder::{HolderWallet, OwnerKind};
+    use wallet::holder_client::{plan, response_body, PresentationRequest};
+
+    let dir = TempDir::new("credentials-interop-wallet");
+    let credentials = open(&dir.0, Vec::new());
+    let comune = credentials.issuer("comune-cinisello-balsamo").unwrap();
+    let mut holder = HolderWallet::create(
+        &dir.0.join("giulia.wallet"),
+        "Giulia",
+        OwnerKind::Citizen,
+        "interop passphrase",
+    )
+    .unwrap();
+    let holder_jwk = holder
+        .holder_key(wallet::jose::Algorithm::Es256)
+        .public()
+        .to_jwk();
+    let request = IssueRequest::new("residenza", residenza(), Some(Holder::Jwk(holder_jwk)));
+    let issued = credentials.issue_sd_jwt(comune, &[request]).unwrap();
+    let issuer_jwk = comune.p256.public().to_jwk();
+    holder.add_credential(
+        "dc+sd-jwt",
+        "residenza",
+        &comune.did,
+        issued[0].credential.as_str().unwrap().to_owned(),
+        None,
+        Some(issuer_jwk.clone()),
+    );
+    let client_id = "redirect_uri:https://bandi.example/v1/calls/nidi/response";
+    let request = PresentationRequest {
+        client_id: client_id.into(),
+        response_uri: "https://bandi.example/v1/calls/nidi/response".into(),
+        nonce: "n-42".into(),
+        state: "s-1".into(),
+        dcql_query: json!({"credentials": [{"id": "residenza", "format": "dc+sd-jwt",
+            "meta": {"vct_values": ["urn:sigillo:vct:residenza:1"]},
+            "claims": [{"path": ["address", "region"]}, {"path": ["resident_since"]}]}]}),
+    };
+    let planned = plan(&holder, &request).unwrap();
+    let body = response_body(&holder, &request, &planned).unwrap();
+    let vp_token: Value = serde_json::from_str(
+        &form_urlencoded::parse(body.as_bytes())
+            .find(|(key, _)| key == "vp_token")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let presentation = vp_token["residenza"][0].as_str().unwrap();
+    let status_list = credentials
+        .token_status_list("comune-cinisello-balsamo", 0)
+        .unwrap();
+    let verify = json!({"op": "verify", "credential": presentation, "issuerJwk": issuer_jwk,
+                        "statusListJwt": status_list, "nonce": "n-42", "aud": client_id});
+    for answer in [
+        node("sdjwt_peer.mjs", &verify).unwrap(),
+        python(&verify).unwrap(),
+    ] {
+        assert_eq!(answer["payload"]["address"], json!({"region": "Lombardia"}));
+        assert_eq!(answer["payload"]["resident_since"], "2015-03-01");
+        for hidden in ["fiscal_code", "given_name", "family_name", "birth_date"] {
+            assert!(answer["payload"].get(hidden).is_none(), "{hidden} left");
+        }
+    }
+    let elsewhere = json!({"op": "verify", "credential": presentation, "issuerJwk": issuer_jwk,
+                           "statusListJwt": status_list, "nonce": "n-42", "aud": "redirect_uri:https://other.example/response"});
+    assert!(node("sdjwt_peer.mjs", &elsewhere).is_err());
+    assert!(python(&elsewhere).is_err());
+}
