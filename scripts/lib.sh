@@ -2,7 +2,8 @@
 #   build_release          builds target/release/sigillo and sets $bin
 #   start_service ARGS...  starts `sigillo serve ARGS` on 127.0.0.1:0 with a fresh data
 #                          directory under $work (made here, removed on exit), waits until it
-#                          listens, and sets $server (its pid) and $url
+#                          listens, and sets $server (its pid) and $url; $listen, if set,
+#                          replaces 127.0.0.1:0
 build_release() {
   cargo build --locked --release --bin sigillo
   bin="$PWD/target/release/sigillo"
@@ -11,7 +12,7 @@ build_release() {
 start_service() {
   work="${work:-$(mktemp -d)}"
   trap 'kill ${server:-} ${extra_pids:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-  RUST_LOG=warn "$bin" serve --data "$work/data" --did-docs "$work/did-docs" --listen 127.0.0.1:0 "$@" > "$work/serve.out" &
+  RUST_LOG=warn "$bin" serve --data "$work/data" --did-docs "$work/did-docs" --listen "${listen:-127.0.0.1:0}" "$@" > "$work/serve.out" &
   server=$!
   for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
   url="$(sed -n 's/^sigillo listening on //p' "$work/serve.out")"

@@ -98,6 +98,10 @@ pub enum WalletCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Load-test the apply-to-a-call round trip over HTTP: a company wallet (filled over
+    /// OpenID4VCI first) asks for an authorization request, matches, discloses, signs the
+    /// KB-JWT and posts the answer, which the service checks, signs and stamps.
+    Bench(BenchArgs),
     /// Everything but the private keys, as JSON.
     Export {
         #[command(flatten)]
@@ -106,6 +110,23 @@ pub enum WalletCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// The round trip load.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// The service (its --public-url must be the address used here).
+    #[arg(long, default_value = crate::DEFAULT_URL, env = "SIGILLO_URL")]
+    url: String,
+    /// The issuer tokens file the service wrote (DATA/wallet/new-issuer-tokens.txt).
+    #[arg(long)]
+    tokens: PathBuf,
+    /// Concurrent applicants, each with one application in flight.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
 }
 
 fn passphrase(file: &WalletFile) -> anyhow::Result<String> {
@@ -336,6 +357,7 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
                 println!("answer saved to {}", out.display());
             }
         }
+        WalletCommand::Bench(args) => runtime.block_on(bench(args))?,
         WalletCommand::Export { file, out } => {
             let wallet = open(&file)?;
             let text = serde_json::to_string_pretty(&json!(wallet.export()))? + "\n";
@@ -347,6 +369,165 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
                 None => print!("{text}"),
             }
         }
+    }
+    Ok(())
+}
+
+async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    if args.clients == 0 || args.clients > 256 || args.seconds == 0 || args.seconds > 600 {
+        bail!("--clients must be 1 to 256 and --seconds 1 to 600");
+    }
+    let url = args.url.trim_end_matches('/').to_owned();
+    let tokens: std::collections::HashMap<String, String> = std::fs::read_to_string(&args.tokens)
+        .with_context(|| format!("reading {}", args.tokens.display()))?
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(issuer, token)| (issuer.to_owned(), token.to_owned()))
+        .collect();
+    let token = |issuer: &str| {
+        tokens
+            .get(issuer)
+            .cloned()
+            .with_context(|| format!("no token for {issuer} in {}", args.tokens.display()))
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let dir = std::env::temp_dir().join(format!("sigillo-wallet-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut wallet = HolderWallet::create(
+        &dir.join("bench.wallet"),
+        "Bench S.r.l.",
+        OwnerKind::Business,
+        "bench passphrase",
+    )?;
+    let registration = json!({
+        "vat_number": "01234567890", "company_name": "Bench S.r.l.",
+        "seat": {"street_address": "Via Roma 1", "locality": "Milano", "postal_code": "20121", "province": "MI", "region": "Lombardia"},
+        "ateco_code": "62.01", "employees": 12, "company_status": "attiva"
+    });
+    let durc = json!({"vat_number": "01234567890", "regular": true, "issue_date": "2026-10-01",
+                      "valid_until": "2027-01-29", "protocol": "INPS_12345678"});
+    for (issuer, kind, claims) in [
+        ("camera-commercio-milano", "registro-imprese", registration),
+        ("inps", "durc", durc),
+    ] {
+        let offer: Value = client
+            .post(format!("{url}/v1/oid4vci/offers"))
+            .bearer_auth(token(issuer)?)
+            .json(&json!({"credential_type": kind, "claims": claims}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        holder_client::receive(
+            &client,
+            &mut wallet,
+            offer["offer_uri"].as_str().unwrap_or_default(),
+            offer["tx_code"].as_str(),
+            1,
+        )
+        .await?;
+    }
+    let call: Value = client
+        .post(format!("{url}/v1/calls"))
+        .bearer_auth(token("regione-lombardia")?)
+        .json(&json!({
+            "title": "Bando di prova (carico)",
+            "dcql_query": {"credentials": [
+                {"id": "visura", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:sigillo:vct:registro-imprese:1"]},
+                 "claims": [{"path": ["seat", "region"]}, {"path": ["employees"]}, {"path": ["ateco_code"]}]},
+                {"id": "durc", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:sigillo:vct:durc:1"]},
+                 "claims": [{"path": ["regular"]}, {"path": ["valid_until"]}]}
+            ]},
+            "rules": [
+                {"credential": "visura", "path": ["employees"], "op": "<", "value": 50},
+                {"credential": "durc", "path": ["regular"], "op": "==", "value": true}
+            ]
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let requests_url = format!(
+        "{url}/v1/calls/{}/requests",
+        call["id"].as_str().unwrap_or_default()
+    );
+    let wallet = std::sync::Arc::new(wallet);
+    let deadline = std::time::Instant::now() + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::with_capacity(args.clients);
+    for _ in 0..args.clients {
+        let (client, wallet, requests_url) = (client.clone(), wallet.clone(), requests_url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut first_error: Option<String> = None;
+            let mut errors = 0u64;
+            while std::time::Instant::now() < deadline {
+                let start = std::time::Instant::now();
+                let result: anyhow::Result<Value> = async {
+                    let created: Value = client
+                        .post(&requests_url)
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .json()
+                        .await?;
+                    let request = holder_client::read_request(
+                        &client,
+                        created["request_uri"].as_str().unwrap_or_default(),
+                    )
+                    .await?;
+                    let planned = holder_client::plan(&wallet, &request)?;
+                    Ok(holder_client::present(&client, &wallet, &request, &planned).await?)
+                }
+                .await;
+                match result {
+                    Ok(answer) if answer["outcome"] == "admitted" => {
+                        latencies.push(start.elapsed().as_micros() as u64);
+                    }
+                    Ok(answer) => {
+                        errors += 1;
+                        first_error.get_or_insert(answer.to_string());
+                    }
+                    Err(error) => {
+                        errors += 1;
+                        first_error.get_or_insert(error.to_string());
+                    }
+                }
+            }
+            (latencies, errors, first_error)
+        }));
+    }
+    let started = std::time::Instant::now();
+    let (mut latencies, mut errors, mut first_error) = (Vec::new(), 0, None);
+    for task in tasks {
+        let (mut l, e, f) = task.await?;
+        latencies.append(&mut l);
+        errors += e;
+        first_error = first_error.or(f);
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(0.001);
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |us| *us as f64 / 1000.0)
+    };
+    println!("| operation | clients | applications/s | p50 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| apply to a call (request, match, disclose, KB-JWT, check, sign, stamp) | {} | {:.0} | {:.1} | {:.1} | {errors} |",
+        args.clients,
+        latencies.len() as f64 / elapsed,
+        percentile(0.5),
+        percentile(0.99)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(error) = first_error {
+        bail!("{errors} applications failed; the first: {error}");
     }
     Ok(())
 }

@@ -181,5 +181,128 @@ fn vc2(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-criterion_group!(benches, sd_jwt, vc2);
+/// A company's wallet answering calls (OpenID4VP): match the DCQL query, disclose, sign the
+/// KB-JWT; and the call's platform checking the answer (every credential check, the call's
+/// claims, issuers and rules), for a call asking one credential and one asking two.
+fn presentations(c: &mut Criterion) {
+    use std::sync::Arc;
+    use wallet::holder::{HolderWallet, OwnerKind};
+    use wallet::holder_client::{plan, response_body, PresentationRequest};
+    use wallet::oid4vp::Calls;
+    use wallet::service::Holder;
+
+    let dir = std::env::temp_dir().join(format!("sigillo-bench-vp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let service = Arc::new(credentials(&dir.join("wallet"), Vec::new()));
+    let signer =
+        notary::NoteSigner::new("bench/log", ed25519_dalek::SigningKey::from_bytes(&[3; 32]))
+            .unwrap();
+    let notary = notary::Notary::open(
+        &dir.join("notary"),
+        signer,
+        notary::NotaryConfig::new("bench/log"),
+    )
+    .unwrap();
+    let calls = Calls::new(service.clone(), notary.clone());
+    let mut holder = HolderWallet::create(
+        &dir.join("w"),
+        "Bench S.r.l.",
+        OwnerKind::Business,
+        "bench pass",
+    )
+    .unwrap();
+    let jwk = holder
+        .holder_key(wallet::jose::Algorithm::Es256)
+        .public()
+        .to_jwk();
+    let registration = json!({
+        "vat_number": "01234567890", "company_name": "Bench S.r.l.",
+        "seat": {"street_address": "Via Roma 1", "locality": "Milano", "postal_code": "20121", "province": "MI", "region": "Lombardia"},
+        "ateco_code": "62.01", "employees": 12, "company_status": "attiva"
+    });
+    let durc = json!({"vat_number": "01234567890", "regular": true, "issue_date": "2026-10-01",
+                      "valid_until": "2027-01-29", "protocol": "INPS_12345678"});
+    for (issuer, kind, claims) in [
+        ("camera-commercio-milano", "registro-imprese", registration),
+        ("inps", "durc", durc),
+    ] {
+        let issuer = service.issuer(issuer).unwrap();
+        let request = IssueRequest::new(
+            kind,
+            claims.as_object().unwrap().clone(),
+            Some(Holder::Jwk(jwk.clone())),
+        );
+        let issued = service.issue_sd_jwt(issuer, &[request]).unwrap();
+        holder.add_credential(
+            "dc+sd-jwt",
+            kind,
+            &issuer.did,
+            issued[0].credential.as_str().unwrap().to_owned(),
+            None,
+            Some(issuer.p256.public().to_jwk()),
+        );
+    }
+    let visura = json!({"id": "visura", "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["urn:sigillo:vct:registro-imprese:1"]},
+        "claims": [{"path": ["seat", "region"]}, {"path": ["employees"]}, {"path": ["ateco_code"]}]});
+    let durc_query = json!({"id": "durc", "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["urn:sigillo:vct:durc:1"]},
+        "claims": [{"path": ["regular"]}, {"path": ["valid_until"]}]});
+    let region = service.issuer("regione-lombardia").unwrap();
+    for (name, queries) in [
+        ("1-credential", vec![durc_query.clone()]),
+        ("2-credentials", vec![visura, durc_query]),
+    ] {
+        let mut rules =
+            vec![json!({"credential": "durc", "path": ["regular"], "op": "==", "value": true})];
+        if queries.len() == 2 {
+            rules.push(
+                json!({"credential": "visura", "path": ["employees"], "op": "<", "value": 50}),
+            );
+        }
+        let call = calls
+            .publish(
+                region,
+                json!({"title": "Bench", "dcql_query": {"credentials": queries}, "rules": rules})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            )
+            .unwrap();
+        let call_id = call["id"].as_str().unwrap();
+        let authorization = calls.request(call_id).unwrap();
+        let parameters = &authorization.parameters;
+        let request = PresentationRequest {
+            client_id: parameters["client_id"].as_str().unwrap().into(),
+            response_uri: parameters["response_uri"].as_str().unwrap().into(),
+            nonce: parameters["nonce"].as_str().unwrap().into(),
+            state: parameters["state"].as_str().unwrap().into(),
+            dcql_query: parameters["dcql_query"].clone(),
+        };
+        let mut group = c.benchmark_group(format!("oid4vp-{name}"));
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("present (match, disclose, KB-JWT)", |b| {
+            b.iter(|| {
+                let planned = plan(&holder, &request).unwrap();
+                response_body(&holder, &request, &planned).unwrap()
+            })
+        });
+        let planned = plan(&holder, &request).unwrap();
+        let body = response_body(&holder, &request, &planned).unwrap();
+        let vp_token = form_urlencoded::parse(body.as_bytes())
+            .find(|(key, _)| key == "vp_token")
+            .unwrap()
+            .1
+            .into_owned();
+        group.bench_function("check (credentials, claims, rules)", |b| {
+            b.iter(|| calls.check(call_id, &vp_token, &request.state).unwrap())
+        });
+        group.finish();
+    }
+    notary.shutdown();
+    drop(calls);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+criterion_group!(benches, sd_jwt, vc2, presentations);
 criterion_main!(benches);

@@ -247,6 +247,19 @@ fn check_call(call: &Map<String, Value>) -> Result<(), Error> {
     Ok(())
 }
 
+/// An answer that passed every check, with what it showed.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The call.
+    pub call: Value,
+    /// The issuer of each query's credential.
+    pub issuers: Map<String, Value>,
+    /// The disclosed claims, by query id.
+    pub disclosed: Map<String, Value>,
+    /// Each rule with the disclosed value and whether it passed (all did).
+    pub checks: Vec<Value>,
+}
+
 /// An authorization request for a call.
 #[derive(Clone, Debug)]
 pub struct AuthorizationRequest {
@@ -397,6 +410,13 @@ impl Calls {
         vp_token: &str,
         state: &str,
     ) -> Result<Value, Error> {
+        let checked = self.check(call_id, vp_token, state)?;
+        self.admit(call_id, vp_token, state, checked).await
+    }
+
+    /// Every check of [`respond`](Self::respond), changing nothing: the request, each
+    /// presentation, the call's claims, issuers and rules.
+    pub fn check(&self, call_id: &str, vp_token: &str, state: &str) -> Result<Checked, Error> {
         let store = self.credentials.store();
         let now = crate::now_seconds();
         let request = store
@@ -509,6 +529,29 @@ impl Calls {
                 reason: format!("the call's requirements are not met: {}", failed.join("; ")),
             });
         }
+        Ok(Checked {
+            call,
+            issuers,
+            disclosed,
+            checks,
+        })
+    }
+
+    async fn admit(
+        &self,
+        call_id: &str,
+        vp_token: &str,
+        state: &str,
+        checked: Checked,
+    ) -> Result<Value, Error> {
+        let Checked {
+            call,
+            issuers,
+            disclosed,
+            checks,
+        } = checked;
+        let store = self.credentials.store();
+        let now = crate::now_seconds();
         // Accepted: spend the state first, so a replay racing this one finds it gone.
         if store
             .take_record(Records::Requests, state.as_bytes())?
