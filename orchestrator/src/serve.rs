@@ -214,9 +214,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         credentials.clone(),
         notary.clone(),
     ));
+    let hosted = wallet::hosted::HostedWallets::new(args.data.join("wallets"), notary.clone())
+        .context("opening the hosted wallets' directory")?;
     let app = app
         .merge(wallet::http::router(credentials))
-        .merge(wallet::http::calls_router(calls));
+        .merge(wallet::http::calls_router(calls))
+        .merge(wallet::hosted::router(Arc::new(hosted)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

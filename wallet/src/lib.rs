@@ -13,6 +13,7 @@
 pub mod did;
 pub mod holder;
 pub mod holder_client;
+pub mod hosted;
 pub mod http;
 pub mod issuers;
 pub mod jose;
