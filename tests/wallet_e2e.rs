@@ -286,3 +286,133 @@ fn citizens_and_companies_fill_their_wallets_and_apply_to_a_call() {
     );
     assert!(!out.contains("\"d\""), "the export holds no private key");
 }
+
+/// An application answered just before the service is killed (-9) is still there after the
+/// restart, with its receipts (stamped before the kill, or by the restarted service).
+#[test]
+fn an_application_answered_before_a_kill_9_is_kept_and_stamped_after_restart() {
+    use wallet::holder::{HolderWallet, OwnerKind};
+    use wallet::holder_client;
+
+    let dir = TempDir::new("wallet-e2e-kill");
+    let port = sigillo_e2e::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://{listen}");
+    let args = [
+        "--listen",
+        &listen,
+        "--public-url",
+        &public,
+        "--block-interval-ms",
+        "2000",
+    ];
+    let mut server = Server::start(&dir.0, &args);
+    let client = Client::new();
+    let tokens = tokens(&dir.0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let mut holder = HolderWallet::create(
+        &dir.0.join("h.wallet"),
+        "Impresa",
+        OwnerKind::Business,
+        "kill pass",
+    )
+    .unwrap();
+    let (uri, tx_code) = offer(
+        &client,
+        &public,
+        &tokens["inps"],
+        "durc",
+        json!({
+        "vat_number": "01234567890", "regular": true, "issue_date": "2026-10-01",
+        "valid_until": "2027-01-29", "protocol": "INPS_98765432"}),
+    );
+    runtime
+        .block_on(holder_client::receive(
+            &http,
+            &mut holder,
+            &uri,
+            Some(&tx_code),
+            1,
+        ))
+        .unwrap();
+    let call: Value = client
+        .post(format!("{public}/v1/calls"))
+        .bearer_auth(&tokens["regione-lombardia"])
+        .json(&json!({"title": "Bando DURC", "dcql_query": {"credentials": [{"id": "durc", "format": "dc+sd-jwt",
+            "meta": {"vct_values": ["urn:sigillo:vct:durc:1"]}, "claims": [{"path": ["regular"]}]}]},
+            "rules": [{"credential": "durc", "path": ["regular"], "op": "==", "value": true}]}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let created: Value = client
+        .post(format!(
+            "{public}/v1/calls/{}/requests",
+            call["id"].as_str().unwrap()
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let request = runtime
+        .block_on(holder_client::read_request(
+            &http,
+            created["request_uri"].as_str().unwrap(),
+        ))
+        .unwrap();
+    let planned = holder_client::plan(&holder, &request).unwrap();
+    let answer = runtime
+        .block_on(holder_client::present(&http, &holder, &request, &planned))
+        .unwrap();
+    assert_eq!(answer["outcome"], "admitted");
+    assert!(answer["receipts"].is_null());
+    server.kill();
+
+    let _server = Server::start(&dir.0, &args);
+    let id = answer["application_id"].as_str().unwrap();
+    let stored: Value = client
+        .get(format!("{public}/v1/applications/{id}"))
+        .bearer_auth(&tokens["regione-lombardia"])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(stored["result"], answer["result"]);
+    // Stamped before the kill or, if the kill came first, by the restarted service (the
+    // deterministic version of that case is `wallet/tests/oid4vp.rs`).
+    let stamped = runtime
+        .block_on(holder_client::await_receipts(
+            &reqwest::Client::new(), // the old pool's connections died with the server
+            &answer,
+            std::time::Duration::from_secs(20),
+        ))
+        .unwrap();
+    let did_json = dir.0.join("did-docs/notary/did.json");
+    for (receipt, hash) in [
+        ("presentation", "presentation_sha256"),
+        ("result", "result_sha256"),
+    ] {
+        let path = dir.0.join(format!("{receipt}.receipt.json"));
+        std::fs::write(&path, stamped["receipts"][receipt].to_string()).unwrap();
+        let output = sigillo()
+            .args([
+                "verify",
+                "--receipt",
+                path.to_str().unwrap(),
+                "--digest",
+                stamped[hash].as_str().unwrap(),
+            ])
+            .args(["--notary-key", did_json.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -218,7 +218,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("opening the hosted wallets' directory")?;
     let app = app
         .merge(wallet::http::router(credentials))
-        .merge(wallet::http::calls_router(calls))
+        .merge(wallet::http::calls_router(calls.clone()))
         .merge(wallet::hosted::router(Arc::new(hosted)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -238,6 +238,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             authority_path.display()
         );
         tokio::spawn(ledger.clone().stamp_heads(notary.clone()));
+        {
+            let calls = calls.clone();
+            tokio::spawn(async move {
+                match calls.stamp_pending().await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "stamped applications a stop left unstamped"),
+                    Err(error) => tracing::error!(%error, "stamping pending applications"),
+                }
+            });
+        }
         if let Some(anchorer) = &anchorer {
             println!(
                 "anchoring on {} from account {}",

@@ -341,6 +341,12 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
             }
             let answer =
                 runtime.block_on(holder_client::present(&client, &wallet, &request, &planned))?;
+            // The notary's receipts follow the answer within a block interval.
+            let answer = runtime.block_on(holder_client::await_receipts(
+                &client,
+                &answer,
+                Duration::from_secs(30),
+            ))?;
             let id = answer["application_id"].as_str().unwrap_or_default();
             println!("application {id}: {}", answer["outcome"]);
             // Keep the verifier's signed answer, with the receipt of its hash, in the wallet.

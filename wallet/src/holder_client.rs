@@ -628,3 +628,53 @@ pub async fn post_response(
     )
     .await
 }
+
+/// Waits (up to `timeout`) for the notary's receipts of an application the verifier answered,
+/// and returns the answer with them.
+pub async fn await_receipts(
+    http: &reqwest::Client,
+    answer: &Value,
+    timeout: std::time::Duration,
+) -> Result<Value, ClientError> {
+    if !answer["receipts"].is_null() {
+        return Ok(answer.clone());
+    }
+    let url = answer["receipts_url"]
+        .as_str()
+        .ok_or_else(|| ClientError::Invalid("the answer has no receipts_url".into()))?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let response = http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| ClientError::Network {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        if response.status() == reqwest::StatusCode::OK {
+            let stamped = answer_json(url, response).await?;
+            let mut answer = answer.clone();
+            answer["receipts"] = stamped["receipts"].clone();
+            return Ok(answer);
+        }
+        if response.status() != reqwest::StatusCode::ACCEPTED {
+            return Err(ClientError::Refused {
+                url: url.to_owned(),
+                status: response.status().as_u16(),
+                body: response.text().await.unwrap_or_default(),
+            });
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(ClientError::Invalid(format!(
+                "no receipts after {} s",
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+async fn answer_json(url: &str, response: reqwest::Response) -> Result<Value, ClientError> {
+    answer(url, Ok(response)).await
+}

@@ -402,6 +402,9 @@ async fn present(
         ));
     }
     let answer = holder_client::present(&wallets.http, &wallet, &request, &planned).await?;
+    let answer =
+        holder_client::await_receipts(&wallets.http, &answer, std::time::Duration::from_secs(30))
+            .await?;
     let text = serde_json::to_string_pretty(&answer).expect("JSON serialises") + "\n";
     wallet.add_document(
         &format!(

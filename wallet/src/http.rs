@@ -27,6 +27,7 @@
 //! | `GET /v1/calls/{call}/requests/{state}` | public | its request object (`request_uri`) |
 //! | `POST /v1/calls/{call}/response` | holder | `direct_post`: `vp_token`, `state` |
 //! | `GET /v1/applications/{id}` | the call's publisher | an application and its receipts |
+//! | `GET /v1/applications/{id}/receipts` | public | its two hashes and receipts (202 while pending) |
 
 use std::sync::Arc;
 
@@ -832,6 +833,7 @@ pub fn calls_router(calls: Arc<crate::oid4vp::Calls>) -> Router {
         .route("/v1/calls/{call}/requests/{state}", get(request_object))
         .route("/v1/calls/{call}/response", post(call_response))
         .route("/v1/applications/{id}", get(get_application))
+        .route("/v1/applications/{id}/receipts", get(application_receipts))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(calls)
 }
@@ -926,4 +928,18 @@ async fn get_application(
         .into());
     }
     Ok(Json(application))
+}
+
+async fn application_receipts(
+    State(calls): State<SharedCalls>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(match calls.receipts(&id)? {
+        Some(receipts) => Json(receipts).into_response(),
+        None => (
+            StatusCode::ACCEPTED,
+            Json(json!({"application_id": id, "status": "stamp pending"})),
+        )
+            .into_response(),
+    })
 }

@@ -12,9 +12,12 @@
 //! trust, status, validity, schema, every digest once, KB-JWT `aud`, `nonce`, `sd_hash`, fresh
 //! `iat`), then for the call: every requested claim disclosed, nothing asked for missing, the
 //! issuer one the call accepts, every rule true. An accepted application gets a result signed
-//! by the publishing body (ES256), and the SHA-256 of the `vp_token` and of the result are
-//! stamped by the notary before the answer: the call's platform keeps a verifiable audit trail.
-//! The `state` is spent in the same step, so the same response cannot be replayed.
+//! by the publishing body (ES256), is stored (on disk before the answer), and the SHA-256 of
+//! the `vp_token` and of the result are stamped by the notary: the call's platform keeps a
+//! verifiable audit trail. The answer does not wait for the notary's next block; the receipts
+//! follow at `receipts_url` within a block interval, and [`Calls::stamp_pending`] stamps at
+//! start whatever a crash left unstamped. The `state` is spent before anything is stored, so
+//! the same response cannot be replayed.
 
 use std::sync::Arc;
 
@@ -586,27 +589,18 @@ impl Calls {
         let result = publisher
             .p256
             .sign_jws(header, Some(&publisher.p256_method()), &payload);
-        let result_sha256 = Sha256::digest(result.as_bytes());
-        let entries = vec![
-            notary::Digest::from_bytes(Sha256::digest(vp_token.as_bytes()).into()),
-            notary::Digest::from_bytes(result_sha256.into()),
-        ];
-        let submitted = self
-            .notary
-            .submit(entries)
-            .await
-            .map_err(|e| Error::Storage {
-                reason: format!("stamping the application: {e}"),
-            })?;
-        let receipts = submitted.receipts();
         let application = json!({
             "application_id": application_id,
             "call": call_id,
             "outcome": "admitted",
             "result": result,
             "presentation_sha256": presentation_sha256,
-            "result_sha256": hex::encode(result_sha256),
-            "receipts": {"presentation": receipts[0], "result": receipts[1]},
+            "result_sha256": hex::encode(Sha256::digest(result.as_bytes())),
+            "receipts": null,
+            "receipts_url": format!(
+                "{}/v1/applications/{application_id}/receipts",
+                self.credentials.public_url()
+            ),
             "created_at": now,
         });
         store.put_record(
@@ -615,7 +609,81 @@ impl Calls {
             &application,
         )?;
         store.flush()?;
+        // The answer does not wait for the next notary block: the application is on disk, and
+        // its stamp follows within one block interval (or at the next start, if the process
+        // dies first: `stamp_pending`).
+        let calls = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = calls.stamp(&application_id).await {
+                tracing::warn!(%error, application = %application_id, "stamping an application");
+            }
+        });
         Ok(application)
+    }
+
+    /// Stamps an application's two hashes (presentation and result) with the notary and keeps
+    /// the receipts in its record; nothing to do if it has them.
+    pub async fn stamp(&self, id: &str) -> Result<Value, Error> {
+        let record = self.application(id)?;
+        if !record["receipts"].is_null() {
+            return Ok(record);
+        }
+        let digest = |name: &str| {
+            record[name]
+                .as_str()
+                .and_then(|hex| notary::Digest::from_hex(hex).ok())
+                .ok_or_else(|| Error::Storage {
+                    reason: format!("application {id} has no {name}"),
+                })
+        };
+        let entries = vec![digest("presentation_sha256")?, digest("result_sha256")?];
+        let submitted = self
+            .notary
+            .submit(entries)
+            .await
+            .map_err(|e| Error::Storage {
+                reason: format!("stamping application {id}: {e}"),
+            })?;
+        let receipts = submitted.receipts();
+        let mut stamped = record.clone();
+        stamped["receipts"] = json!({"presentation": receipts[0], "result": receipts[1]});
+        let store = self.credentials.store();
+        if store.replace_record(Records::Applications, id.as_bytes(), &record, &stamped)? {
+            store.flush()?;
+            Ok(stamped)
+        } else {
+            // Stamped meanwhile by another caller: theirs stands.
+            self.application(id)
+        }
+    }
+
+    /// Stamps every application that has no receipts yet (after a crash); returns how many.
+    pub async fn stamp_pending(&self) -> Result<usize, Error> {
+        let pending: Vec<String> = self
+            .credentials
+            .store()
+            .records(Records::Applications)?
+            .into_iter()
+            .filter(|(_, record)| record["receipts"].is_null())
+            .map(|(key, _)| String::from_utf8_lossy(&key).into_owned())
+            .collect();
+        for id in &pending {
+            self.stamp(id).await?;
+        }
+        Ok(pending.len())
+    }
+
+    /// The hashes and receipts of an application: `None` while its stamp is pending.
+    pub fn receipts(&self, id: &str) -> Result<Option<Value>, Error> {
+        let record = self.application(id)?;
+        Ok((!record["receipts"].is_null()).then(|| {
+            json!({
+                "application_id": id,
+                "presentation_sha256": record["presentation_sha256"],
+                "result_sha256": record["result_sha256"],
+                "receipts": record["receipts"],
+            })
+        }))
     }
 
     /// A stored application.

@@ -207,6 +207,18 @@ impl Store {
             .transpose()
     }
 
+    /// Every record of a tree, in key order.
+    pub fn records(&self, tree: Records) -> Result<Vec<(Vec<u8>, Value)>, Error> {
+        self.tree(tree)?
+            .iter()
+            .map(|item| {
+                let (key, bytes) = item.map_err(storage)?;
+                let value = serde_json::from_slice(&bytes).map_err(|_| corrupt(tree))?;
+                Ok((key.to_vec(), value))
+            })
+            .collect()
+    }
+
     /// Removes a record and returns it: of two callers taking the same key, one gets it.
     pub fn take_record(&self, tree: Records, key: &[u8]) -> Result<Option<Value>, Error> {
         self.tree(tree)?

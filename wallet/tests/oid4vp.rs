@@ -254,10 +254,15 @@ async fn a_company_applies_to_a_call_disclosing_only_what_it_asks() {
     for shown in ["Lombardia", "62.01", "attiva", "2027-01-29"] {
         assert!(sent.contains(shown), "{shown} should be disclosed");
     }
-    let application = holder_client::post_response(&server.http, &request, body.clone())
+    let answer = holder_client::post_response(&server.http, &request, body.clone())
         .await
         .unwrap();
-    assert_eq!(application["outcome"], "admitted");
+    assert_eq!(answer["outcome"], "admitted");
+    // The answer came before the stamp; the receipts follow.
+    let application =
+        holder_client::await_receipts(&server.http, &answer, std::time::Duration::from_secs(10))
+            .await
+            .unwrap();
 
     // The result is signed by the Region and names what was checked; both hashes are stamped.
     let result = wallet::jose::Jws::parse(application["result"].as_str().unwrap()).unwrap();
@@ -517,4 +522,59 @@ async fn a_malformed_call_is_refused() {
     }
     let (status, _) = server.post("/v1/calls", None, business_call(&camera)).await;
     assert_eq!(status, 401);
+}
+
+/// The notary is down when an application is admitted (a crash between the answer and the
+/// stamp looks the same): the application is stored and answered, and `stamp_pending` on the
+/// next start stamps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_left_unstamped_is_stamped_at_the_next_start() {
+    let server = server().await;
+    let path = server.dir.join("late.wallet");
+    let mut company =
+        HolderWallet::create(&path, "Late", OwnerKind::Business, "pass word 9").unwrap();
+    server
+        .give(&mut company, "inps", "durc", durc("2027-01-29"))
+        .await;
+    let call = server
+        .publish(json!({"title": "DURC", "dcql_query": {"credentials": [{"id": "durc", "format": "dc+sd-jwt",
+            "meta": {"vct_values": ["urn:sigillo:vct:durc:1"]}, "claims": [{"path": ["regular"]}]}]}}))
+        .await;
+    let request = server.request(&call, false).await;
+    let planned = holder_client::plan(&company, &request).unwrap();
+    let body = holder_client::response_body(&company, &request, &planned).unwrap();
+    server.notary.shutdown();
+    let answer = holder_client::post_response(&server.http, &request, body)
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "admitted");
+    let id = answer["application_id"].as_str().unwrap();
+    let pending = server
+        .http
+        .get(answer["receipts_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pending.status().as_u16(), 202);
+
+    // "Restart": a notary up again (the stopped one still holds its directory in this
+    // process, so a second log), and the start-up pass.
+    let signer = notary::NoteSigner::new(
+        "sigillo.test/log",
+        ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+    )
+    .unwrap();
+    let mut config = notary::NotaryConfig::new("sigillo.test/log");
+    config.block_interval_ms = 5;
+    let notary = notary::Notary::open(&server.dir.join("notary-2"), signer, config).unwrap();
+    let calls = Calls::new(server.credentials.clone(), notary.clone());
+    assert_eq!(calls.stamp_pending().await.unwrap(), 1);
+    assert_eq!(calls.stamp_pending().await.unwrap(), 0);
+    let receipts = calls.receipts(id).unwrap().unwrap();
+    let mut verifier = notary::ReceiptVerifier::new(notary.verifier());
+    let receipt: notary::receipt::Receipt =
+        serde_json::from_value(receipts["receipts"]["result"].clone()).unwrap();
+    let digest = notary::Digest::from_hex(receipts["result_sha256"].as_str().unwrap()).unwrap();
+    verifier.verify(&receipt, &digest).unwrap();
+    notary.shutdown();
 }
