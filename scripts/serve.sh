@@ -50,6 +50,13 @@ Try, from another terminal in $PWD:
   curl -s $url/v1/credentials/types/isee         # SD-JWT VC type metadata with its schema
   $bin credentials bench --url $url --token TOKEN --operation verify   # load test
 
+  Wallets (citizens and businesses), OpenID4VCI issuance into them, calls (bandi) over OpenID4VP:
+  scripts/wallet-demo.sh $url ${SIGILLO_DATA:-data} $bin   # residency and ISEE into a citizen's
+                                                 # wallet; a company applies to a regional call
+                                                 # disclosing only what it asks; stamps verified
+  $bin wallet --help                             # create, list, show, import-document, receive,
+                                                 # present, export, bench
+
 Stop with Ctrl-C: the service seals what it accepted and exits.
 
 TXT

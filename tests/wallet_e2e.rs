@@ -416,3 +416,29 @@ fn an_application_answered_before_a_kill_9_is_kept_and_stamped_after_restart() {
         );
     }
 }
+
+/// `scripts/wallet-demo.sh`, the walk-through the README points to, does what it says.
+#[test]
+fn the_wallet_demo_runs() {
+    let dir = TempDir::new("wallet-demo");
+    let port = sigillo_e2e::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://{listen}");
+    let _server = Server::start(&dir.0, &["--listen", &listen, "--public-url", &public]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/wallet-demo.sh");
+    let output = std::process::Command::new("bash")
+        .arg(script)
+        .args([public.as_str(), "data"])
+        .arg(sigillo_e2e::sigillo_bin())
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("wallet demo: every step did what it says"));
+    assert!(stdout.contains("\"admitted\""));
+}

@@ -525,7 +525,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     println!("| operation | clients | applications/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---|---|---|---|");
     println!(
-        "| apply to a call (request, match, disclose, KB-JWT, check, sign, stamp) | {} | {:.0} | {:.1} | {:.1} | {errors} |",
+        "| apply to a call (request, match, disclose, KB-JWT, check, sign, store) | {} | {:.0} | {:.1} | {:.1} | {errors} |",
         args.clients,
         latencies.len() as f64 / elapsed,
         percentile(0.5),
