@@ -365,8 +365,25 @@ fn an_application_answered_before_a_kill_9_is_kept_and_stamped_after_restart() {
         ))
         .unwrap();
     let planned = holder_client::plan(&holder, &request).unwrap();
+    // The bytes that leave hold no undisclosed value, in any of their encodings.
+    let body = holder_client::response_body(&holder, &request, &planned).unwrap();
+    let mut sent = body.clone();
+    let vp_token = form_urlencoded::parse(body.as_bytes())
+        .find(|(key, _)| key == "vp_token")
+        .unwrap()
+        .1
+        .into_owned();
+    for part in vp_token.split(['~', '.', '"']) {
+        if let Ok(decoded) = wallet::jose::unb64(part, "part") {
+            sent.push_str(&String::from_utf8_lossy(&decoded));
+        }
+    }
+    for hidden in ["01234567890", "INPS_98765432", "2026-10-01", "2027-01-29"] {
+        assert!(!sent.contains(hidden), "{hidden} left the wallet");
+    }
+    assert!(sent.contains("\"regular\",true"));
     let answer = runtime
-        .block_on(holder_client::present(&http, &holder, &request, &planned))
+        .block_on(holder_client::post_response(&http, &request, body))
         .unwrap();
     assert_eq!(answer["outcome"], "admitted");
     assert!(answer["receipts"].is_null());
@@ -441,4 +458,72 @@ fn the_wallet_demo_runs() {
     );
     assert!(stdout.contains("wallet demo: every step did what it says"));
     assert!(stdout.contains("\"admitted\""));
+}
+
+/// `sigillo wallet import-document` killed (-9) at arbitrary moments, saving included: the
+/// wallet always opens afterwards, with the documents of the runs that finished and at most
+/// the one that was being saved.
+#[test]
+fn a_wallet_killed_while_saving_is_never_half_written() {
+    let dir = TempDir::new("wallet-kill-save");
+    let server = Server::start(&dir.0, &[]);
+    let file = dir.0.join("k.wallet");
+    let (ok, _, err) = wallet(
+        &server.url,
+        &file,
+        "kill passphrase",
+        &["create", "--owner", "K"],
+    );
+    assert!(ok, "{err}");
+    // Large enough that encrypting and writing take a while.
+    let document = dir.0.join("big.bin");
+    let bytes: Vec<u8> = (0..1_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(&document, &bytes).unwrap();
+    let count = |out: &str| out.matches("document ").count();
+    // One import to the end, timed: the kills below land across that span.
+    let started = std::time::Instant::now();
+    let (ok, _, err) = wallet(
+        &server.url,
+        &file,
+        "kill passphrase",
+        &["import-document", document.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    let span = started.elapsed().as_millis() as u64;
+    let mut held = 1;
+    for round in 0..10u64 {
+        let mut child = sigillo()
+            .args(["wallet", "import-document", document.to_str().unwrap()])
+            .env("SIGILLO_WALLET", &file)
+            .env("SIGILLO_WALLET_PASSPHRASE", "kill passphrase")
+            .env("SIGILLO_URL", &server.url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(span * (round + 3) / 5));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (ok, out, err) = wallet(&server.url, &file, "kill passphrase", &["list"]);
+        assert!(ok, "round {round}: the wallet does not open: {err}");
+        let now = count(&out);
+        assert!(
+            now == held || now == held + 1,
+            "round {round}: {held} then {now}"
+        );
+        eprintln!("round {round}: {now} documents");
+        held = now;
+        // At most the one temporary file (always the same name) of an unfinished save.
+        let leftovers = std::fs::read_dir(&dir.0)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("k.") && name != "k.wallet"
+            })
+            .count();
+        assert!(leftovers <= 1, "round {round}: {leftovers} temporary files");
+    }
 }
