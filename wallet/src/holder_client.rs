@@ -165,10 +165,29 @@ pub async fn receive(
         ));
     }
     let configuration = &metadata["credential_configurations_supported"][&configuration_id];
-    let vct = configuration["vct"]
+    let format = configuration["format"]
         .as_str()
-        .ok_or_else(|| ClientError::Invalid(format!("{configuration_id} is not offered")))?
+        .unwrap_or_default()
         .to_owned();
+    // What the credential must be: its `vct` (SD-JWT VC) or its VC 2.0 type.
+    let vct = match format.as_str() {
+        "dc+sd-jwt" => configuration["vct"].as_str(),
+        "ldp_vc" => configuration["credential_definition"]["type"]
+            .as_array()
+            .and_then(|types| {
+                types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find(|t| *t != "VerifiableCredential")
+            }),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        ClientError::Invalid(format!(
+            "{configuration_id} is not offered in a format we hold"
+        ))
+    })?
+    .to_owned();
     let batch = metadata["batch_credential_issuance"]["batch_size"]
         .as_u64()
         .unwrap_or(1) as usize;
@@ -254,13 +273,33 @@ pub async fn receive(
         .ok_or_else(|| ClientError::Invalid(format!("expected {copies} credentials")))?;
     let did_document = get_json(http, &format!("{issuer}/did.json")).await?;
     let mut checked = Vec::with_capacity(copies);
+    let loader = crate::vc::Loader::new();
     for (item, (key, pkcs8)) in issued.iter().zip(keys) {
-        let compact = item["credential"]
-            .as_str()
-            .ok_or_else(|| ClientError::Invalid("a credential is not a string".into()))?;
-        let (issuer_did, issuer_key) = check_issued(compact, &did_document, &vct, &key.public())?;
-        checked.push((compact.to_owned(), issuer_did, issuer_key, pkcs8));
+        let (text, issuer_did, issuer_key) = if format == "ldp_vc" {
+            let (issuer_did, issuer_key) = check_issued_vc(
+                &loader,
+                &item["credential"],
+                &did_document,
+                &vct,
+                &key.public(),
+            )
+            .await?;
+            (item["credential"].to_string(), issuer_did, issuer_key)
+        } else {
+            let compact = item["credential"]
+                .as_str()
+                .ok_or_else(|| ClientError::Invalid("a credential is not a string".into()))?;
+            let (issuer_did, issuer_key) =
+                check_issued(compact, &did_document, &vct, &key.public())?;
+            (compact.to_owned(), issuer_did, issuer_key)
+        };
+        checked.push((text, issuer_did, issuer_key, pkcs8));
     }
+    let stored_format = if format == "ldp_vc" {
+        "vc2"
+    } else {
+        "dc+sd-jwt"
+    };
     let credential_type = crate::types::find(&vct)
         .map(|t| t.name.to_owned())
         .unwrap_or(vct);
@@ -268,7 +307,7 @@ pub async fn receive(
         .into_iter()
         .map(|(compact, issuer_did, issuer_key, pkcs8)| {
             wallet.add_credential(
-                "dc+sd-jwt",
+                stored_format,
                 &credential_type,
                 &issuer_did,
                 compact,
@@ -279,6 +318,74 @@ pub async fn receive(
         .collect();
     wallet.save()?;
     Ok(ids)
+}
+
+/// Checks a received VC 2.0 credential: its `eddsa-rdfc-2022` (or `eddsa-jcs-2022`) proof with
+/// the issuer's key its `verificationMethod` names in `did_document`, of type `vc_type`, its
+/// subject the did:key of `holder`. Returns the issuer's DID and the key that signed it.
+async fn check_issued_vc(
+    loader: &crate::vc::Loader,
+    credential: &Value,
+    did_document: &Value,
+    vc_type: &str,
+    holder: &PublicKey,
+) -> Result<(String, PublicKey), ClientError> {
+    let issuer = did_document["id"].as_str().unwrap_or_default();
+    let named = match &credential["issuer"] {
+        Value::String(id) => id.as_str(),
+        other => other["id"].as_str().unwrap_or_default(),
+    };
+    if named != issuer {
+        return Err(ClientError::Invalid(
+            "the issuer is not the DID of the issuer that offered it".into(),
+        ));
+    }
+    let method = credential["proof"]["verificationMethod"]
+        .as_str()
+        .unwrap_or_default();
+    let key = did_document["verificationMethod"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["id"] == method)
+        .and_then(|m| m["publicKeyMultibase"].as_str())
+        .map(crate::did::from_multikey)
+        .transpose()?
+        .ok_or_else(|| ClientError::Invalid(format!("{method} is not a Multikey of the issuer")))?;
+    let PublicKey::Ed25519(ed25519) = &key else {
+        return Err(ClientError::Invalid(format!(
+            "{method} is not an Ed25519 key"
+        )));
+    };
+    let suite = crate::vc::Suite::from_name(
+        credential["proof"]["cryptosuite"]
+            .as_str()
+            .unwrap_or_default(),
+    )?;
+    crate::vc::check_proof(
+        loader,
+        credential,
+        ed25519,
+        issuer,
+        method,
+        suite,
+        crate::now_seconds(),
+    )
+    .await?;
+    let typed = credential["type"]
+        .as_array()
+        .is_some_and(|types| types.iter().any(|t| t == vc_type));
+    if !typed {
+        return Err(ClientError::Invalid(format!(
+            "the credential is not a {vc_type}"
+        )));
+    }
+    if credential["credentialSubject"]["id"] != crate::did::did_key(holder).as_str() {
+        return Err(ClientError::Invalid(
+            "the credential's subject is not the key the wallet proved".into(),
+        ));
+    }
+    Ok((issuer.to_owned(), key))
 }
 
 /// Checks a received SD-JWT VC: signed by a key of `did_document` (the one its `kid` names),

@@ -711,7 +711,21 @@ async fn create_offer(
             .into())
         }
     };
-    let created = oid4vci::create_offer(&credentials, issuer, credential_type, claims, tx_code)?;
+    let format = match string(&object, "format")? {
+        None => oid4vci::Format::SdJwt,
+        Some(name) => oid4vci::Format::from_name(name).ok_or_else(|| Error::Malformed {
+            what: "format",
+            reason: "dc+sd-jwt or ldp_vc".into(),
+        })?,
+    };
+    let created = oid4vci::create_offer(
+        &credentials,
+        issuer,
+        credential_type,
+        claims,
+        format,
+        tx_code,
+    )?;
     let mut response = (
         StatusCode::CREATED,
         Json(json!({
@@ -804,7 +818,7 @@ async fn credential_endpoint(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let result = (|| {
+    let result = async {
         let issuer = issuer_named(&credentials, &issuer)?;
         let access_token = headers
             .get(header::AUTHORIZATION)
@@ -812,8 +826,9 @@ async fn credential_endpoint(
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim);
         let request = body(&bytes)?;
-        oid4vci::credential(&credentials, issuer, access_token, &request)
-    })();
+        oid4vci::credential(&credentials, issuer, access_token, &request).await
+    }
+    .await;
     match result {
         Ok(issued) => {
             let mut response = Json(issued).into_response();

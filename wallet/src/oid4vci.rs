@@ -105,13 +105,48 @@ pub fn issuer_identifier(credentials: &Credentials, issuer: &str) -> String {
     format!("{}/issuers/{issuer}", credentials.public_url())
 }
 
-/// The credential configuration id of a type.
-pub fn configuration_id(credential_type: &CredentialType) -> String {
-    format!("{}-sd-jwt", credential_type.name)
+/// The two formats a type is offered in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// SD-JWT VC (`dc+sd-jwt`), bound by `cnf.jwk`.
+    SdJwt,
+    /// W3C VC 2.0 with an `eddsa-rdfc-2022` proof (`ldp_vc`), bound by `credentialSubject.id`
+    /// (the proof key's did:key).
+    LdpVc,
 }
 
-fn configuration(id: &str) -> Option<&'static CredentialType> {
-    types::TYPES.iter().find(|t| configuration_id(t) == id)
+impl Format {
+    /// The OpenID4VCI format identifier.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::SdJwt => "dc+sd-jwt",
+            Format::LdpVc => "ldp_vc",
+        }
+    }
+
+    /// From the identifier.
+    pub fn from_name(name: &str) -> Option<Format> {
+        [Format::SdJwt, Format::LdpVc]
+            .into_iter()
+            .find(|f| f.name() == name)
+    }
+}
+
+/// The credential configuration id of a type in a format.
+pub fn configuration_id(credential_type: &CredentialType, format: Format) -> String {
+    match format {
+        Format::SdJwt => format!("{}-sd-jwt", credential_type.name),
+        Format::LdpVc => format!("{}-ldp-vc", credential_type.name),
+    }
+}
+
+fn configuration(id: &str) -> Option<(&'static CredentialType, Format)> {
+    types::TYPES.iter().find_map(|t| {
+        [Format::SdJwt, Format::LdpVc]
+            .into_iter()
+            .find(|f| configuration_id(t, *f) == id)
+            .map(|f| (t, f))
+    })
 }
 
 /// The credential issuer metadata of `issuer`.
@@ -121,7 +156,27 @@ pub fn metadata(credentials: &Credentials, issuer: &Issuer) -> Value {
     for credential_type in &issuer.types {
         let type_metadata = credential_type.metadata();
         configurations.insert(
-            configuration_id(credential_type),
+            configuration_id(credential_type, Format::LdpVc),
+            json!({
+                "format": "ldp_vc",
+                "scope": credential_type.name,
+                "credential_definition": {
+                    "@context": [crate::vc::CREDENTIALS_V2, types::CONTEXT_URL],
+                    "type": ["VerifiableCredential", credential_type.vc_type],
+                },
+                "cryptographic_binding_methods_supported": ["did:key"],
+                "credential_signing_alg_values_supported": ["eddsa-rdfc-2022"],
+                "proof_types_supported": {
+                    "jwt": {"proof_signing_alg_values_supported": ["ES256", "EdDSA"]}
+                },
+                "credential_metadata": {
+                    "display": type_metadata["display"],
+                    "claims": type_metadata["claims"],
+                },
+            }),
+        );
+        configurations.insert(
+            configuration_id(credential_type, Format::SdJwt),
             json!({
                 "format": "dc+sd-jwt",
                 "vct": credential_type.vct,
@@ -176,13 +231,15 @@ pub struct CreatedOffer {
     pub expires_at: i64,
 }
 
-/// Creates an offer for one credential of `credential_type` with `claims`, checked now against
-/// the type's schema. With `tx_code`, the holder must also give the 6-digit code returned.
+/// Creates an offer for one credential of `credential_type` with `claims` in `format`,
+/// checked now against the type's schema. With `tx_code`, the holder must also give the
+/// 6-digit code returned.
 pub fn create_offer(
     credentials: &Credentials,
     issuer: &Issuer,
     credential_type: &str,
     claims: Map<String, Value>,
+    format: Format,
     tx_code: bool,
 ) -> Result<CreatedOffer, Error> {
     let credential_type = types::find(credential_type).ok_or_else(|| Error::UnknownType {
@@ -213,13 +270,14 @@ pub fn create_offer(
     }
     let offer = json!({
         "credential_issuer": identifier,
-        "credential_configuration_ids": [configuration_id(credential_type)],
+        "credential_configuration_ids": [configuration_id(credential_type, format)],
         "grants": {PRE_AUTHORIZED_GRANT: grant},
     });
     let expires_at = now + OFFER_TTL_SECONDS;
     let record = json!({
         "issuer": issuer.id,
         "credential_type": credential_type.name,
+        "format": format.name(),
         "claims": claims,
         "tx_code_sha256": tx_code.as_deref().map(|c| hex::encode(sha256(c))),
         "tx_attempts": 0,
@@ -415,7 +473,7 @@ pub fn check_proof(
 
 /// The credential endpoint: `access_token` from the `Authorization` header, `request` the
 /// JSON body. Returns `{credentials: [{credential}, …]}`, one per proof.
-pub fn credential(
+pub async fn credential(
     credentials: &Credentials,
     issuer: &Issuer,
     access_token: Option<&str>,
@@ -451,7 +509,9 @@ pub fn credential(
                 "credential_configuration_id is missing",
             )
         })?;
-    if configuration(asked).map(|t| t.name) != Some(credential_type.name) {
+    let format = Format::from_name(offer["format"].as_str().unwrap_or("dc+sd-jwt"))
+        .ok_or_else(|| refuse("server_error", "the offer names an unknown format"))?;
+    if configuration(asked).map(|(t, f)| (t.name, f)) != Some((credential_type.name, format)) {
         return Err(refuse(
             "unknown_credential_configuration",
             format!("{asked} is not the configuration offered"),
@@ -519,15 +579,22 @@ pub fn credential(
     let requests: Vec<IssueRequest> = keys
         .iter()
         .map(|key| {
-            IssueRequest::new(
-                credential_type.name,
-                claims.clone(),
-                Some(Holder::Jwk(key.to_jwk())),
-            )
+            let holder = match format {
+                Format::SdJwt => Holder::Jwk(key.to_jwk()),
+                Format::LdpVc => Holder::DidKey(crate::did::did_key(key)),
+            };
+            IssueRequest::new(credential_type.name, claims.clone(), Some(holder))
         })
         .collect();
-    // `issue_sd_jwt` flushes the consumption above together with the status entries.
-    let issued = credentials.issue_sd_jwt(issuer, &requests)?;
+    // Issuance flushes the consumption above together with the status entries.
+    let issued = match format {
+        Format::SdJwt => credentials.issue_sd_jwt(issuer, &requests)?,
+        Format::LdpVc => {
+            credentials
+                .issue_vc(issuer, &requests, crate::vc::Suite::EddsaRdfc2022)
+                .await?
+        }
+    };
     Ok(json!({
         "credentials": issued
             .iter()

@@ -321,3 +321,93 @@ async fn every_misstep_is_refused_with_its_error_code() {
         (401, Some("invalid_token"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vc2_credential_arrives_bound_to_the_proof_keys_did() {
+    let server = server().await;
+    let http = reqwest::Client::new();
+    let metadata: Value = http
+        .get(format!(
+            "{}/.well-known/openid-credential-issuer/issuers/comune-milano",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ldp = &metadata["credential_configurations_supported"]["residenza-ldp-vc"];
+    assert_eq!(ldp["format"], "ldp_vc");
+    assert_eq!(
+        ldp["credential_definition"]["type"][1],
+        "ResidenzaCredential"
+    );
+    let response = http
+        .post(format!("{}/v1/oid4vci/offers", server.base))
+        .bearer_auth(&server.tokens["comune-milano"])
+        .json(&json!({"credential_type": "residenza", "claims": residency(), "format": "ldp_vc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(
+        created["credential_offer"]["credential_configuration_ids"][0],
+        "residenza-ldp-vc"
+    );
+    let path = server.dir.join("vc2.wallet");
+    let mut holder =
+        HolderWallet::create(&path, "Mario Rossi", OwnerKind::Citizen, "passphrase 2").unwrap();
+    wallet::holder_client::receive(
+        &http,
+        &mut holder,
+        created["offer_uri"].as_str().unwrap(),
+        created["tx_code"].as_str(),
+        2,
+    )
+    .await
+    .unwrap();
+    for held in holder.credentials() {
+        assert_eq!(
+            (held.format.as_str(), held.credential_type.as_str()),
+            ("vc2", "residenza")
+        );
+        let credential: Value = serde_json::from_str(&held.credential).unwrap();
+        assert_eq!(credential["proof"]["cryptosuite"], "eddsa-rdfc-2022");
+        let verified = server
+            .credentials
+            .verify_vc(&credential, &VerifyOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(verified.claims["family_name"], "Rossi");
+        let holder_did = wallet::did::did_key(&holder.credential_key(held).unwrap().public());
+        assert_eq!(credential["credentialSubject"]["id"], holder_did.as_str());
+    }
+    let subjects: Vec<&str> = holder
+        .credentials()
+        .iter()
+        .map(|c| c.credential.as_str())
+        .collect();
+    assert_ne!(subjects[0], subjects[1]);
+    // Asking an SD-JWT configuration of a VC 2.0 offer is refused.
+    let (_, created) = server
+        .offer("comune-milano", "residenza", residency())
+        .await;
+    let code = created["credential_offer"]["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, token) = server
+        .token(&code, created["tx_code"].as_str().unwrap())
+        .await;
+    let response = http
+        .post(format!("{}/issuers/comune-milano/credential", server.base))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&json!({"credential_configuration_id": "residenza-ldp-vc", "proofs": {"jwt": ["x.y.z"]}}))
+        .send()
+        .await
+        .unwrap();
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"], "unknown_credential_configuration");
+}
