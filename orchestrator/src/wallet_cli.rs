@@ -224,20 +224,7 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("nothing with id {id} in the wallet"))?;
             let mut shown = found.clone();
             if let Some(held) = wallet.credentials().iter().find(|c| c.id == id) {
-                let claims = if held.format == "vc2" {
-                    serde_json::from_str::<Value>(&held.credential)
-                        .ok()
-                        .map(|vc| vc["credentialSubject"].clone())
-                } else {
-                    held.issuer_key
-                        .as_ref()
-                        .and_then(|k| wallet::jose::PublicKey::from_jwk(k).ok())
-                        .and_then(|key| {
-                            let parsed = wallet::sdjwt::parse(&held.credential).ok()?;
-                            wallet::sdjwt::reveal(&parsed, &key).ok()
-                        })
-                        .map(|revealed| Value::Object(revealed.claims))
-                };
+                let claims = wallet.claims(held);
                 shown["claims"] = claims.unwrap_or(Value::Null);
             }
             if let Some(object) = shown.as_object_mut() {

@@ -440,6 +440,19 @@ impl HolderWallet {
         id
     }
 
+    /// The claims of a stored credential: every disclosure of an SD-JWT VC opened with the
+    /// issuer key it was checked with, or a VC 2.0 credential's `credentialSubject`.
+    pub fn claims(&self, credential: &StoredCredential) -> Option<Value> {
+        if credential.format == "vc2" {
+            let vc: Value = serde_json::from_str(&credential.credential).ok()?;
+            return Some(vc["credentialSubject"].clone());
+        }
+        let key = PublicKey::from_jwk(credential.issuer_key.as_ref()?).ok()?;
+        let parsed = crate::sdjwt::parse(&credential.credential).ok()?;
+        let revealed = crate::sdjwt::reveal(&parsed, &key).ok()?;
+        Some(Value::Object(revealed.claims))
+    }
+
     /// The key a stored credential is bound to.
     pub fn credential_key(&self, credential: &StoredCredential) -> Result<SigningKey, WalletError> {
         match &credential.holder_key {

@@ -636,13 +636,7 @@ pub fn plan(
             }
             let mut values = Vec::with_capacity(paths.len());
             for path in &paths {
-                let value = path
-                    .iter()
-                    .try_fold(&claims, |value, element| match element {
-                        Value::String(name) => value.get(name.as_str()),
-                        Value::Number(index) => value.get(index.as_u64()? as usize),
-                        _ => None,
-                    });
+                let value = crate::oid4vp::value_at(&claims, path);
                 match (value, crate::oid4vp::dotted(path)) {
                     (Some(value), Ok(dotted)) => values.push((dotted, value.clone())),
                     _ => break,

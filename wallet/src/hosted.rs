@@ -262,20 +262,7 @@ async fn show(
 ) -> Result<Json<Value>, HostedError> {
     let wallet = wallets.open(&id, &headers).await?;
     if let Some(held) = wallet.credentials().iter().find(|c| c.id == item) {
-        let claims = if held.format == "vc2" {
-            serde_json::from_str::<Value>(&held.credential)
-                .ok()
-                .map(|vc| vc["credentialSubject"].clone())
-        } else {
-            held.issuer_key
-                .as_ref()
-                .and_then(|k| crate::jose::PublicKey::from_jwk(k).ok())
-                .and_then(|key| {
-                    let parsed = crate::sdjwt::parse(&held.credential).ok()?;
-                    crate::sdjwt::reveal(&parsed, &key).ok()
-                })
-                .map(|revealed| Value::Object(revealed.claims))
-        };
+        let claims = wallet.claims(held);
         return Ok(Json(json!({
             "id": held.id, "format": held.format, "credential_type": held.credential_type,
             "issuer": held.issuer, "received_at": held.received_at, "claims": claims,

@@ -87,7 +87,8 @@ pub fn dotted(path: &[Value]) -> Result<String, Error> {
         .map(|parts| parts.join("."))
 }
 
-fn value_at<'a>(claims: &'a Value, path: &[Value]) -> Option<&'a Value> {
+/// The value at a DCQL claims path.
+pub fn value_at<'a>(claims: &'a Value, path: &[Value]) -> Option<&'a Value> {
     path.iter()
         .try_fold(claims, |value, element| match element {
             Value::String(name) => value.get(name.as_str()),
