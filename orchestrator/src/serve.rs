@@ -239,6 +239,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
         tokio::spawn(ledger.clone().stamp_heads(notary.clone()));
         {
+            // Expired offers, tokens, nonces and requests go, every minute.
+            let calls = calls.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    let now = wallet::now_seconds();
+                    let sweeper = calls.clone();
+                    let swept = tokio::task::spawn_blocking(move || {
+                        sweeper.credentials().purge_expired(now)
+                    })
+                    .await;
+                    match swept {
+                        Ok(Ok(0)) => {}
+                        Ok(Ok(count)) => tracing::info!(count, "purged expired grants"),
+                        Ok(Err(error)) => tracing::error!(%error, "purging expired grants"),
+                        Err(error) => tracing::error!(%error, "the purge task failed"),
+                    }
+                }
+            });
+        }
+        {
             let calls = calls.clone();
             tokio::spawn(async move {
                 match calls.stamp_pending().await {

@@ -229,6 +229,13 @@ impl Credentials {
         })
     }
 
+    /// Removes the OpenID4VCI and OpenID4VP grants that expired before `now` (offers with
+    /// their claims, access tokens, nonces, authorization requests). `sigillo serve` runs it
+    /// every minute.
+    pub fn purge_expired(&self, now: i64) -> Result<usize, Error> {
+        self.store.purge_expired(now)
+    }
+
     /// The store (the OpenID4VCI and OpenID4VP flows keep their records there too).
     pub(crate) fn store(&self) -> &Store {
         &self.store

@@ -219,6 +219,38 @@ impl Store {
             .collect()
     }
 
+    /// Removes the grants (offers, access tokens, nonces, authorization requests) whose
+    /// `expires_at` is before `now`, and flushes. Returns how many went. Calls and
+    /// applications are kept: they are the platform's record.
+    pub fn purge_expired(&self, now: i64) -> Result<usize, Error> {
+        let mut removed = 0;
+        for tree in [
+            Records::Offers,
+            Records::OfferDocuments,
+            Records::AccessTokens,
+            Records::Nonces,
+            Records::Requests,
+        ] {
+            for (key, record) in self.records(tree)? {
+                if record["expires_at"].as_i64().is_some_and(|at| at < now) {
+                    // Only if unchanged since read: a grant being spent right now is left to
+                    // its taker.
+                    let bytes = serde_json::to_vec(&record).expect("a JSON value serialises");
+                    let gone = self
+                        .tree(tree)?
+                        .compare_and_swap(&key, Some(bytes), None::<Vec<u8>>)
+                        .map_err(storage)?
+                        .is_ok();
+                    removed += usize::from(gone);
+                }
+            }
+        }
+        if removed > 0 {
+            self.flush()?;
+        }
+        Ok(removed)
+    }
+
     /// Removes a record and returns it: of two callers taking the same key, one gets it.
     pub fn take_record(&self, tree: Records, key: &[u8]) -> Result<Option<Value>, Error> {
         self.tree(tree)?

@@ -411,3 +411,32 @@ async fn a_vc2_credential_arrives_bound_to_the_proof_keys_did() {
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"], "unknown_credential_configuration");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_grants_are_purged_and_nothing_else() {
+    let server = server().await;
+    let (_, created) = server
+        .offer("comune-milano", "residenza", residency())
+        .await;
+    server.nonce().await;
+    let now = wallet::now_seconds();
+    assert_eq!(server.credentials.purge_expired(now).unwrap(), 0);
+    let later = now + wallet::oid4vci::OFFER_TTL_SECONDS + 1;
+    // The offer, its by-reference document and the nonce.
+    assert_eq!(server.credentials.purge_expired(later).unwrap(), 3);
+    let code = created["credential_offer"]["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+        .as_str()
+        .unwrap();
+    let (status, error) = server
+        .token(code, created["tx_code"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let by_reference =
+        wallet::holder_client::query(created["offer_uri_by_reference"].as_str().unwrap());
+    let offer_url = &by_reference[0].1;
+    let response = reqwest::get(offer_url).await.unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+}
