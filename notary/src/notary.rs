@@ -295,6 +295,20 @@ impl Notary {
         &self.inner.config.origin
     }
 
+    /// Entries waiting for a block.
+    pub fn queue_entries(&self) -> usize {
+        self.inner
+            .queue
+            .lock()
+            .expect("queue lock is never poisoned")
+            .entries
+    }
+
+    /// Whether the notary stopped after a storage failure (it accepts nothing then).
+    pub fn failed(&self) -> bool {
+        self.inner.failed.load(Ordering::Acquire)
+    }
+
     /// Submits entries; resolves once their block and checkpoint are durable.
     /// Requires 1..=[`BATCH_ENTRIES_MAX`] entries (the HTTP edge checks it first).
     pub async fn submit(&self, entries: Vec<Digest>) -> Result<Submitted, Error> {

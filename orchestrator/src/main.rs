@@ -4,6 +4,7 @@
 mod audit;
 mod bench;
 mod credentials;
+mod observability;
 mod serve;
 mod stamp;
 mod token;

@@ -220,6 +220,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .merge(wallet::http::router(credentials))
         .merge(wallet::http::calls_router(calls.clone()))
         .merge(wallet::hosted::router(Arc::new(hosted)));
+    // Health, readiness and Prometheus metrics; every route above is counted and timed.
+    let observability = Arc::new(crate::observability::Observability::new(
+        notary.clone(),
+        ledger.clone(),
+    ));
+    let app = app
+        .merge(crate::observability::router(observability.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            observability,
+            crate::observability::track,
+        ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

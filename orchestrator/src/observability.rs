@@ -1,0 +1,166 @@
+//! `/healthz`, `/readyz` and Prometheus `/metrics` for the composed service.
+//!
+//! Every request is counted by method, route (the matched route pattern, so ids do not make
+//! new series) and status, and timed by route. The notary's block count and queue depth and
+//! the token journal's length are read at each scrape.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use serde_json::json;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// The service's metrics and what they read.
+pub struct Observability {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram>,
+    notary_blocks: Gauge,
+    notary_queue: Gauge,
+    token_journal: Gauge,
+    notary: notary::Notary,
+    ledger: token::Ledger,
+}
+
+impl Observability {
+    /// Metrics over the notary and the token ledger.
+    pub fn new(notary: notary::Notary, ledger: token::Ledger) -> Self {
+        let mut registry = Registry::with_prefix("sigillo");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route and status",
+            requests.clone(),
+        );
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            // 0.5 ms to about 16 s.
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by route",
+            durations.clone(),
+        );
+        let notary_blocks = Gauge::default();
+        registry.register(
+            "notary_blocks",
+            "Blocks in the notary's log",
+            notary_blocks.clone(),
+        );
+        let notary_queue = Gauge::default();
+        registry.register(
+            "notary_queue_entries",
+            "Entries waiting for the next notary block",
+            notary_queue.clone(),
+        );
+        let token_journal = Gauge::default();
+        registry.register(
+            "token_journal_entries",
+            "Entries in the token ledger's journal",
+            token_journal.clone(),
+        );
+        Observability {
+            registry,
+            requests,
+            durations,
+            notary_blocks,
+            notary_queue,
+            token_journal,
+            notary,
+            ledger,
+        }
+    }
+
+    fn render(&self) -> String {
+        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.notary_blocks.set(clamp(self.notary.size()));
+        self.notary_queue
+            .set(clamp(self.notary.queue_entries() as u64));
+        self.token_journal.set(clamp(self.ledger.head().length));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String does not fail");
+        text
+    }
+}
+
+/// Counts and times every request.
+pub async fn track(
+    State(observability): State<Arc<Observability>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    observability
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route: route.clone(),
+            status: response.status().as_u16(),
+        })
+        .inc();
+    observability
+        .durations
+        .get_or_create(&RouteLabels { route })
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `/healthz`, `/readyz`, `/metrics`.
+pub fn router(observability: Arc<Observability>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(observability)
+}
+
+async fn ready(State(observability): State<Arc<Observability>>) -> Response {
+    if observability.notary.failed() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready", "reason": "the notary stopped after a storage failure"})),
+        )
+            .into_response()
+    } else {
+        Json(json!({"status": "ready"})).into_response()
+    }
+}
+
+async fn metrics(State(observability): State<Arc<Observability>>) -> Response {
+    let mut response = observability.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
