@@ -625,15 +625,24 @@ pub fn plan(
             let Ok(parsed) = sdjwt::parse(&held.credential) else {
                 continue;
             };
+            // `vct` and `exp` are never disclosable: the clear payload answers whether this
+            // credential can match, before any signature is checked.
+            let payload = &parsed.jwt.payload;
+            let vct = payload
+                .get("vct")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let expired = payload
+                .get("exp")
+                .and_then(Value::as_i64)
+                .is_some_and(|exp| exp < now);
+            if !vcts.contains(&vct) || expired {
+                continue;
+            }
             let Ok(revealed) = sdjwt::reveal(&parsed, &issuer_key) else {
                 continue;
             };
             let claims = Value::Object(revealed.claims);
-            let vct = claims["vct"].as_str().unwrap_or_default();
-            let expired = claims["exp"].as_i64().is_some_and(|exp| exp < now);
-            if !vcts.contains(&vct) || expired {
-                continue;
-            }
             let mut values = Vec::with_capacity(paths.len());
             for path in &paths {
                 let value = crate::oid4vp::value_at(&claims, path);
