@@ -66,19 +66,18 @@ pub fn query(uri: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn answer(
+/// The body of a successful answer, as text; a refusal or a failure as an error.
+async fn text(
     url: &str,
     response: Result<reqwest::Response, reqwest::Error>,
-) -> Result<Value, ClientError> {
-    let response = response.map_err(|e| ClientError::Network {
+) -> Result<String, ClientError> {
+    let network = |e: reqwest::Error| ClientError::Network {
         url: url.to_owned(),
         reason: e.to_string(),
-    })?;
+    };
+    let response = response.map_err(network)?;
     let status = response.status();
-    let body = response.text().await.map_err(|e| ClientError::Network {
-        url: url.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let body = response.text().await.map_err(network)?;
     if !status.is_success() {
         return Err(ClientError::Refused {
             url: url.to_owned(),
@@ -86,6 +85,15 @@ async fn answer(
             body,
         });
     }
+    Ok(body)
+}
+
+/// The body of a successful answer, as JSON.
+async fn answer(
+    url: &str,
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Value, ClientError> {
+    let body = text(url, response).await?;
     serde_json::from_str(&body).map_err(|e| ClientError::Invalid(format!("{url}: {e}")))
 }
 
@@ -485,26 +493,7 @@ pub async fn read_request(
     };
     let object: Map<String, Value> = match get("request_uri") {
         Some(request_uri) => {
-            let response =
-                http.get(&request_uri)
-                    .send()
-                    .await
-                    .map_err(|e| ClientError::Network {
-                        url: request_uri.clone(),
-                        reason: e.to_string(),
-                    })?;
-            let status = response.status();
-            let text = response.text().await.map_err(|e| ClientError::Network {
-                url: request_uri.clone(),
-                reason: e.to_string(),
-            })?;
-            if !status.is_success() {
-                return Err(ClientError::Refused {
-                    url: request_uri,
-                    status: status.as_u16(),
-                    body: text,
-                });
-            }
+            let text = text(&request_uri, http.get(&request_uri).send().await).await?;
             // The `redirect_uri:` prefix comes with unsigned request objects (`alg: none`);
             // nothing else about the presentation rests on them: the verifier checks it all.
             let mut parts = text.trim().split('.');

@@ -128,6 +128,33 @@ impl Server {
         .unwrap();
     }
 
+    /// A company wallet at `DIR/FILE` holding a registration with `employees` and a DURC valid
+    /// until `durc_until`, both received over OpenID4VCI.
+    async fn company(&self, file: &str, employees: u64, durc_until: &str) -> HolderWallet {
+        let path = self.dir.join(file);
+        let mut company =
+            HolderWallet::create(&path, file, OwnerKind::Business, "pass word 9").unwrap();
+        self.give(
+            &mut company,
+            "camera-commercio-milano",
+            "registro-imprese",
+            registration(employees),
+        )
+        .await;
+        self.give(&mut company, "inps", "durc", durc(durc_until))
+            .await;
+        company
+    }
+
+    /// The chamber of commerce's DID.
+    fn camera(&self) -> String {
+        self.credentials
+            .issuer("camera-commercio-milano")
+            .unwrap()
+            .did
+            .clone()
+    }
+
     async fn publish(&self, call: Value) -> String {
         let (status, call) = self
             .post("/v1/calls", Some("regione-lombardia"), call)
@@ -186,31 +213,8 @@ fn error_code(error: ClientError) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_company_applies_to_a_call_disclosing_only_what_it_asks() {
     let server = server().await;
-    let path = server.dir.join("brambilla.wallet");
-    let mut company = HolderWallet::create(
-        &path,
-        "Officine Brambilla",
-        OwnerKind::Business,
-        "pass word 9",
-    )
-    .unwrap();
-    server
-        .give(
-            &mut company,
-            "camera-commercio-milano",
-            "registro-imprese",
-            registration(23),
-        )
-        .await;
-    server
-        .give(&mut company, "inps", "durc", durc("2027-01-29"))
-        .await;
-    let camera = server
-        .credentials
-        .issuer("camera-commercio-milano")
-        .unwrap()
-        .did
-        .clone();
+    let company = server.company("brambilla.wallet", 23, "2027-01-29").await;
+    let camera = server.camera();
     let call = server.publish(business_call(&camera)).await;
 
     let request = server.request(&call, true).await;
@@ -311,26 +315,8 @@ async fn a_company_applies_to_a_call_disclosing_only_what_it_asks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_applications_are_refused_each_with_its_error() {
     let server = server().await;
-    let path = server.dir.join("company.wallet");
-    let mut company =
-        HolderWallet::create(&path, "Azienda", OwnerKind::Business, "pass word 9").unwrap();
-    server
-        .give(
-            &mut company,
-            "camera-commercio-milano",
-            "registro-imprese",
-            registration(23),
-        )
-        .await;
-    server
-        .give(&mut company, "inps", "durc", durc("2027-01-29"))
-        .await;
-    let camera = server
-        .credentials
-        .issuer("camera-commercio-milano")
-        .unwrap()
-        .did
-        .clone();
+    let mut company = server.company("company.wallet", 23, "2027-01-29").await;
+    let camera = server.camera();
     let call_a = server.publish(business_call(&camera)).await;
     let call_b = server.publish(business_call(&camera)).await;
 
@@ -402,24 +388,7 @@ async fn wrong_applications_are_refused_each_with_its_error() {
     );
 
     // Disclosed but failing the rules: 80 employees, and (another company) an expired DURC.
-    let mut big = HolderWallet::create(
-        &server.dir.join("big.wallet"),
-        "Grande",
-        OwnerKind::Business,
-        "pass word 9",
-    )
-    .unwrap();
-    server
-        .give(
-            &mut big,
-            "camera-commercio-milano",
-            "registro-imprese",
-            registration(80),
-        )
-        .await;
-    server
-        .give(&mut big, "inps", "durc", durc("2026-06-30"))
-        .await;
+    let big = server.company("big.wallet", 80, "2026-06-30").await;
     let request = server.request(&call_a, false).await;
     let planned_big = holder_client::plan(&big, &request).unwrap();
     let body = holder_client::response_body(&big, &request, &planned_big).unwrap();
