@@ -43,6 +43,35 @@ fn wallet(url: &str, file: &Path, passphrase: &str, args: &[&str]) -> (bool, Str
     )
 }
 
+/// `sigillo verify`, offline, on both receipts of an application (its presentation's hash
+/// and its signed result's), against the notary's DID document under `dir`.
+fn verify_application_receipts(dir: &Path, application: &Value) {
+    let did_json = dir.join("did-docs/notary/did.json");
+    for (receipt, hash) in [
+        ("presentation", "presentation_sha256"),
+        ("result", "result_sha256"),
+    ] {
+        let path = dir.join(format!("{receipt}.receipt.json"));
+        std::fs::write(&path, application["receipts"][receipt].to_string()).unwrap();
+        let output = sigillo()
+            .args([
+                "verify",
+                "--receipt",
+                path.to_str().unwrap(),
+                "--digest",
+                application[hash].as_str().unwrap(),
+            ])
+            .args(["--notary-key", did_json.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 fn offer(client: &Client, url: &str, token: &str, kind: &str, claims: Value) -> (String, String) {
     let response = client
         .post(format!("{url}/v1/oid4vci/offers"))
@@ -228,30 +257,8 @@ fn citizens_and_companies_fill_their_wallets_and_apply_to_a_call() {
     // The application's receipts verify offline against the notary's DID document.
     let answer: Value =
         serde_json::from_str(&std::fs::read_to_string(&answer_file).unwrap()).unwrap();
+    verify_application_receipts(&dir.0, &answer);
     let did_json = dir.0.join("did-docs/notary/did.json");
-    for (receipt, hash) in [
-        ("presentation", "presentation_sha256"),
-        ("result", "result_sha256"),
-    ] {
-        let path = dir.0.join(format!("{receipt}.receipt.json"));
-        std::fs::write(&path, answer["receipts"][receipt].to_string()).unwrap();
-        let output = sigillo()
-            .args([
-                "verify",
-                "--receipt",
-                path.to_str().unwrap(),
-                "--digest",
-                answer[hash].as_str().unwrap(),
-            ])
-            .args(["--notary-key", did_json.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
     // The stamped document too, with its salt, from the wallet's export.
     let (ok, out, _) = wallet(url, &company, "company pass", &["export"]);
     assert!(ok);
@@ -408,30 +415,7 @@ fn an_application_answered_before_a_kill_9_is_kept_and_stamped_after_restart() {
             std::time::Duration::from_secs(20),
         ))
         .unwrap();
-    let did_json = dir.0.join("did-docs/notary/did.json");
-    for (receipt, hash) in [
-        ("presentation", "presentation_sha256"),
-        ("result", "result_sha256"),
-    ] {
-        let path = dir.0.join(format!("{receipt}.receipt.json"));
-        std::fs::write(&path, stamped["receipts"][receipt].to_string()).unwrap();
-        let output = sigillo()
-            .args([
-                "verify",
-                "--receipt",
-                path.to_str().unwrap(),
-                "--digest",
-                stamped[hash].as_str().unwrap(),
-            ])
-            .args(["--notary-key", did_json.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    verify_application_receipts(&dir.0, &stamped);
 }
 
 /// `scripts/wallet-demo.sh`, the walk-through the README points to, does what it says.

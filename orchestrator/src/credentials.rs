@@ -210,11 +210,7 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64().max(0.001);
     latencies.sort_unstable();
-    let percentile = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p) as usize)
-            .map_or(0.0, |us| f64::from(*us) / 1000.0)
-    };
+    let percentile = |p: f64| percentile_ms(&latencies, p);
     let operation = match (args.operation, args.format) {
         (Operation::Issue, Format::SdJwt) => format!("issue SD-JWT VC (batch {})", args.batch),
         (Operation::Issue, Format::Vc) => "issue VC 2.0 eddsa-rdfc-2022".to_owned(),
@@ -234,4 +230,11 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
         bail!("{errors} requests failed; the first: {error}");
     }
     Ok(())
+}
+
+/// The `p` quantile of sorted latencies in microseconds, in milliseconds (0 when empty).
+pub fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    sorted_us
+        .get(((sorted_us.len() as f64 - 1.0) * p) as usize)
+        .map_or(0.0, |us| f64::from(*us) / 1000.0)
 }

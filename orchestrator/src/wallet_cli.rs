@@ -484,7 +484,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 .await;
                 match result {
                     Ok(answer) if answer["outcome"] == "admitted" => {
-                        latencies.push(start.elapsed().as_micros() as u64);
+                        latencies.push(start.elapsed().as_micros() as u32);
                     }
                     Ok(answer) => {
                         errors += 1;
@@ -509,11 +509,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64().max(0.001);
     latencies.sort_unstable();
-    let percentile = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p) as usize)
-            .map_or(0.0, |us| *us as f64 / 1000.0)
-    };
+    let percentile = |p: f64| crate::credentials::percentile_ms(&latencies, p);
     println!("| operation | clients | applications/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---|---|---|---|");
     println!(
