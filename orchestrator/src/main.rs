@@ -4,6 +4,7 @@
 mod audit;
 mod bench;
 mod credentials;
+mod eligibility_cli;
 mod observability;
 mod serve;
 mod stamp;
@@ -47,6 +48,16 @@ enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// The simulated registries (ANPR, INPS, nurseries, job centres, Registro Imprese, DURC)
+    /// over a synthetic population, each answer signed, with fault injection.
+    Registries(eligibility_cli::RegistriesArgs),
+    /// Eligibility: apply to a measure, list and resolve pending reviews, load-test.
+    Eligibility {
+        #[command(subcommand)]
+        command: eligibility_cli::EligibilityCommand,
+    },
+    /// Replay a decision offline from its evidence: registry signatures, rules, receipts.
+    Replay(eligibility_cli::ReplayArgs),
     /// A citizen's or business's wallet: create, list, show, import-document, receive
     /// (OpenID4VCI), present (OpenID4VP), export.
     Wallet {
@@ -72,6 +83,15 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Credentials { command } => credentials::run(command),
         Command::Wallet { command } => wallet_cli::run(command),
+        Command::Registries(args) => eligibility_cli::registries(args),
+        Command::Eligibility { command } => match eligibility_cli::run(command) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
+        Command::Replay(args) => match eligibility_cli::replay(args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
         Command::Token { command } => match token::run(command) {
             Ok(code) => return code,
             Err(error) => Err(error),

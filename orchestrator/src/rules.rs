@@ -443,7 +443,7 @@ impl RuleSet {
             if holds { "satisfies" } else { "fails" },
             match condition.op {
                 Op::IsTrue => "is true".to_owned(),
-                op => format!(" ({op:?} {right})").to_lowercase(),
+                op => format!(" ({} {right})", format!("{op:?}").to_lowercase()),
             }
         );
         let status = if holds {

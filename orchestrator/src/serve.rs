@@ -80,6 +80,17 @@ pub struct ServeArgs {
     /// The token ledger's name (every operation signs it). Fixed at the first start.
     #[arg(long, default_value = DEFAULT_TOKEN_LEDGER, env = "SIGILLO_TOKEN_LEDGER")]
     token_ledger: String,
+    /// Base URL of the registries (`sigillo registries`); eligibility is off without it.
+    #[arg(long, env = "SIGILLO_REGISTRIES")]
+    registries: Option<String>,
+    /// The registries' keys (a JWK Set file). Without it they are fetched from
+    /// REGISTRIES/.well-known/jwks.json at the first start and pinned in
+    /// DATA/eligibility/registry-keys.json; a later change of key stops the start.
+    #[arg(long, env = "SIGILLO_REGISTRY_KEYS")]
+    registry_keys: Option<PathBuf>,
+    /// Milliseconds after which a registry that has not answered counts as unavailable.
+    #[arg(long, default_value_t = 2_000, env = "SIGILLO_REGISTRY_DEADLINE_MS")]
+    registry_deadline_ms: u64,
 }
 
 /// The token ledger's name when none is given.
@@ -217,9 +228,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let hosted = wallet::hosted::HostedWallets::new(args.data.join("wallets"), notary.clone())
         .context("opening the hosted wallets' directory")?;
     let app = app
-        .merge(wallet::http::router(credentials))
+        .merge(wallet::http::router(credentials.clone()))
         .merge(wallet::http::calls_router(calls.clone()))
         .merge(wallet::hosted::router(Arc::new(hosted)));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    // The minter's task starts in the runtime.
+    let _runtime_guard = runtime.enter();
+    // Eligibility: the registries' pinned keys, decisions under data/eligibility.
+    let (app, eligibility) = match &args.registries {
+        Some(url) => {
+            let (router, eligibility) =
+                open_eligibility(&args, url, notary.clone(), ledger.clone(), credentials)?;
+            (app.merge(router), Some(eligibility))
+        }
+        None => (app, None),
+    };
     // Health, readiness and Prometheus metrics; every route above is counted and timed.
     let observability = Arc::new(crate::observability::Observability::new(
         notary.clone(),
@@ -231,9 +256,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             observability,
             crate::observability::track,
         ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     runtime.block_on(async {
         let listener = listen(&args.listen)
             .await
@@ -281,6 +303,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 }
             });
         }
+        if let Some(eligibility) = &eligibility {
+            match eligibility.stamp_pending() {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "stamping decisions a stop left unstamped"),
+                Err(error) => tracing::error!(%error, "stamping pending decisions"),
+            }
+        }
         if let Some(anchorer) = &anchorer {
             println!(
                 "anchoring on {} from account {}",
@@ -303,6 +332,106 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     notary.shutdown();
     tracing::info!("sigillo stopped");
     Ok(())
+}
+
+/// The eligibility service and its router: the registries' keys (given, pinned, or fetched
+/// and pinned), the store, the access tokens, and the minter (started in the runtime).
+fn open_eligibility(
+    args: &ServeArgs,
+    url: &str,
+    notary: Notary,
+    ledger: token::Ledger,
+    credentials: Arc<wallet::Credentials>,
+) -> anyhow::Result<(axum::Router, Arc<orchestrator::eligibility::Eligibility>)> {
+    use orchestrator::registries;
+    let dir = args.data.join("eligibility");
+    std::fs::create_dir_all(&dir)?;
+    let pinned_path = dir.join("registry-keys.json");
+    let read_json = |path: &std::path::Path| -> anyhow::Result<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+    };
+    let jwks = match &args.registry_keys {
+        Some(path) => read_json(path)?,
+        None if pinned_path.exists() => read_json(&pinned_path)?,
+        None => {
+            // On a thread of its own: this runs inside the service's runtime context.
+            let owned = url.to_owned();
+            std::thread::spawn(move || fetch_jwks(&owned))
+                .join()
+                .map_err(|_| anyhow::anyhow!("the key fetch panicked"))?
+                .with_context(|| format!("fetching the registries' keys from {url}"))?
+        }
+    };
+    let keys = registries::keys_from_jwks(&jwks)
+        .map_err(|error| anyhow::anyhow!("registry keys: {error}"))?;
+    if !pinned_path.exists() {
+        keys::write_durably(
+            &pinned_path,
+            (serde_json::to_string_pretty(&jwks)? + "\n").as_bytes(),
+            0o644,
+        )?;
+    }
+    let mut config = orchestrator::client::ClientConfig::new(url);
+    if args.registry_deadline_ms == 0 || args.registry_deadline_ms > 60_000 {
+        bail!("--registry-deadline-ms must be 1 to 60000");
+    }
+    config.deadline = std::time::Duration::from_millis(args.registry_deadline_ms);
+    config.attempt_timeout = config
+        .deadline
+        .mul_f64(0.4)
+        .max(std::time::Duration::from_millis(1));
+    config.client_id = format!("sigillo:{}", args.origin);
+    let client = orchestrator::client::RegistryClient::new(config, keys);
+    let store = orchestrator::store::Store::open(&dir.join("db"))
+        .context("opening the eligibility store")?;
+    let access =
+        orchestrator::access::Access::open(&dir).context("opening the eligibility tokens")?;
+    if dir.join("new-tokens.txt").exists() {
+        println!(
+            "new eligibility tokens (hand them out, then delete the file): {}",
+            dir.join("new-tokens.txt").display()
+        );
+    }
+    let authority = keys::load_or_generate(&args.data.join("token-authority.key"))?;
+    let issuer = keys::load_or_generate(&dir.join("token-issuer.key"))?;
+    let minter = orchestrator::minter::Minter::start(ledger, authority, issuer);
+    let service = Arc::new(orchestrator::eligibility::Eligibility::new(
+        orchestrator::rules::Measure::built_in(),
+        client,
+        store,
+        notary,
+        Some(credentials),
+        Some(minter),
+    ));
+    Ok((orchestrator::http::router(service.clone(), access), service))
+}
+
+/// GETs the registries' JWK Set, retrying for up to ten seconds while they start.
+fn fetch_jwks(url: &str) -> anyhow::Result<serde_json::Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let answer = client
+                .get(format!(
+                    "{}/.well-known/jwks.json",
+                    url.trim_end_matches('/')
+                ))
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status);
+            match answer {
+                Ok(response) => return Ok(response.json().await?),
+                Err(error) if std::time::Instant::now() > deadline => return Err(error.into()),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
+        }
+    })
 }
 
 fn open_credentials(

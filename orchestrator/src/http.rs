@@ -1,0 +1,264 @@
+//! The eligibility API's HTTP edge (axum): routes, bearer-token roles, limits and the JSON
+//! error body `{"error": CODE, "message": TEXT, "field"?: NAME}`.
+//!
+//! - `POST /v1/eligibility/{measure}/applications` (platform): decide an application.
+//! - `GET /v1/eligibility/decisions/{id}` and `…/{id}/evidence` (platform, operator).
+//! - `GET /v1/eligibility/reviews` and `POST /v1/eligibility/reviews/{id}` (operator).
+//! - `GET /v1/eligibility/measures[/{measure}]`, `GET /v1/eligibility/registries`: public.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::access::{Access, Grant, Role};
+use crate::eligibility::{Eligibility, Error};
+
+/// The largest request body, in bytes.
+pub const REQUEST_BODY_BYTES_MAX: usize = 16 * 1024;
+
+struct Api {
+    service: Arc<Eligibility>,
+    access: Access,
+}
+
+/// The eligibility router.
+pub fn router(service: Arc<Eligibility>, access: Access) -> Router {
+    let api = Arc::new(Api { service, access });
+    Router::new()
+        .route("/v1/eligibility/{measure}/applications", post(apply))
+        .route("/v1/eligibility/decisions/{id}", get(decision))
+        .route("/v1/eligibility/decisions/{id}/evidence", get(evidence))
+        .route("/v1/eligibility/reviews", get(reviews))
+        .route("/v1/eligibility/reviews/{id}", post(review))
+        .route("/v1/eligibility/measures", get(measures))
+        .route("/v1/eligibility/measures/{measure}", get(measure))
+        .route("/v1/eligibility/registries", get(registries))
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .with_state(api)
+}
+
+/// A refusal: status, code, message and the field at fault.
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error_body(self.status, self.code, self.message, None)
+    }
+}
+
+fn error_body(status: StatusCode, code: &str, message: String, field: Option<&str>) -> Response {
+    let mut body = json!({"error": code, "message": message});
+    if let Some(field) = field {
+        body["field"] = field.into();
+    }
+    let mut response = (status, Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}
+
+fn error_response(error: Error) -> Response {
+    let message = error.to_string();
+    match error {
+        Error::UnknownMeasure { .. } => {
+            error_body(StatusCode::NOT_FOUND, "unknown_measure", message, None)
+        }
+        Error::Invalid { field, .. } => error_body(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            message,
+            Some(field),
+        ),
+        Error::NoVersion { .. } => error_body(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_version_open",
+            message,
+            None,
+        ),
+        Error::NotFound { .. } => error_body(StatusCode::NOT_FOUND, "not_found", message, None),
+        Error::NotPending { .. } => error_body(StatusCode::CONFLICT, "not_pending", message, None),
+        Error::Store(error) => {
+            tracing::error!(%error, "eligibility storage");
+            error_body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error".into(),
+                None,
+            )
+        }
+    }
+}
+
+/// The caller's grant, if its bearer token has one of `roles`.
+fn authorise<'a>(api: &'a Api, headers: &HeaderMap, roles: &[Role]) -> Result<&'a Grant, Refusal> {
+    let unauthorised = |message: &str| Refusal {
+        status: StatusCode::UNAUTHORIZED,
+        code: "unauthorized",
+        message: message.to_owned(),
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(|| unauthorised("send Authorization: Bearer TOKEN"))?;
+    let grant = api
+        .access
+        .check(token.trim())
+        .ok_or_else(|| unauthorised("the token is not valid"))?;
+    if !roles.contains(&grant.role) {
+        return Err(Refusal {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: format!("the {:?} role may not do this", grant.role).to_lowercase(),
+        });
+    }
+    Ok(grant)
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(body).map_err(|error| Refusal {
+        status: StatusCode::BAD_REQUEST,
+        code: "malformed",
+        message: format!("the body: {error}"),
+    })
+}
+
+async fn apply(
+    State(api): State<Arc<Api>>,
+    Path(measure): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(refusal) = authorise(&api, &headers, &[Role::Platform]) {
+        return refusal.into_response();
+    }
+    let request = match parse(&body) {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match api.service.apply(&measure, request).await {
+        Ok(decision) => (StatusCode::CREATED, Json(decision)).into_response(),
+        Err(error) => error_response(error),
+    }
+}
+
+async fn decision(
+    State(api): State<Arc<Api>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refusal) = authorise(&api, &headers, &[Role::Platform, Role::Operator]) {
+        return refusal.into_response();
+    }
+    match api.service.decision(&id) {
+        Ok(record) => Json(record).into_response(),
+        Err(error) => error_response(error),
+    }
+}
+
+async fn evidence(
+    State(api): State<Arc<Api>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refusal) = authorise(&api, &headers, &[Role::Platform, Role::Operator]) {
+        return refusal.into_response();
+    }
+    match api.service.evidence(&id) {
+        Ok(evidence) => Json(evidence).into_response(),
+        Err(error) => error_response(error),
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn reviews(
+    State(api): State<Arc<Api>>,
+    Query(page): Query<Page>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refusal) = authorise(&api, &headers, &[Role::Operator]) {
+        return refusal.into_response();
+    }
+    match api
+        .service
+        .reviews(page.after.as_deref(), page.limit.unwrap_or(100))
+    {
+        Ok(list) => Json(json!({"pending": list})).into_response(),
+        Err(error) => error_response(error),
+    }
+}
+
+async fn review(
+    State(api): State<Arc<Api>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let operator = match authorise(&api, &headers, &[Role::Operator]) {
+        Ok(grant) => grant.name.clone(),
+        Err(refusal) => return refusal.into_response(),
+    };
+    let request = match parse(&body) {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match api.service.review(&id, &operator, request).await {
+        Ok(record) => Json(record).into_response(),
+        Err(error) => error_response(error),
+    }
+}
+
+async fn measures(State(api): State<Arc<Api>>) -> Json<Value> {
+    let list: Vec<Value> = api
+        .service
+        .measures()
+        .iter()
+        .map(|measure| {
+            json!({
+                "measure": measure.measure,
+                "title": measure.title,
+                "applicant": measure.applicant,
+                "versions": measure.versions.iter().map(|v| json!({
+                    "id": v.id,
+                    "title": v.title,
+                    "legal_basis": v.legal_basis,
+                    "applications_open": v.applications_open,
+                    "applications_close": v.applications_close,
+                    "rule_set_hash": v.hash(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({"measures": list}))
+}
+
+async fn measure(State(api): State<Arc<Api>>, Path(name): Path<String>) -> Response {
+    match api.service.measures().iter().find(|m| m.measure == name) {
+        Some(measure) => Json(measure).into_response(),
+        None => error_response(Error::UnknownMeasure { measure: name }),
+    }
+}
+
+async fn registries(State(api): State<Arc<Api>>) -> Json<Value> {
+    Json(json!({"registries": api.service.client().health()}))
+}
