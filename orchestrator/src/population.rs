@@ -436,6 +436,126 @@ impl Population {
     }
 }
 
+impl Population {
+    /// What the registries hold about `family`, as the facts the Nidi Gratis rules name, read
+    /// straight from the synthetic data (no registry, client or evidence code): the oracle the
+    /// tests check decisions against. A fact the registries lack is an `Err`.
+    pub fn family_facts(&self, family: &Family, application_date: &str) -> crate::rules::Facts {
+        use serde_json::json;
+        let text = |date: Date| {
+            format!(
+                "{:04}-{:02}-{:02}",
+                date.year(),
+                u8::from(date.month()),
+                date.day()
+            )
+        };
+        let missing = || Err("not in the registry".to_owned());
+        let mut facts = crate::rules::Facts::new();
+        let mut put = |name: &str, value| {
+            facts.insert(name.to_owned(), value);
+        };
+        put("application.date", Ok(json!(application_date)));
+        let child = family.children.last().expect("a family has a child");
+        if family.in_anpr {
+            put(
+                "anpr.region",
+                Ok(json!(MUNICIPALITIES[family.municipality].region)),
+            );
+            put("anpr.child_birth_date", Ok(json!(text(child.birth))));
+        } else {
+            put("anpr.region", missing());
+            put("anpr.child_birth_date", missing());
+        }
+        // The job centres are asked about the parents ANPR names.
+        let employed = family
+            .parents
+            .iter()
+            .all(|p| p.employment == Employment::Employed);
+        if family.in_anpr {
+            put("lavoro.parents_employed", Ok(json!(employed)));
+        } else {
+            put("lavoro.parents_employed", missing());
+        }
+        match &family.isee {
+            Some(isee) => {
+                put("inps.isee_minorenni_cents", Ok(json!(isee.minors_cents)));
+                put("inps.isee_ordinario_cents", Ok(json!(isee.ordinary_cents)));
+                put("inps.dsu_valid_until", Ok(json!(text(isee.valid_until))));
+            }
+            None => {
+                put("inps.isee_minorenni_cents", missing());
+                put("inps.isee_ordinario_cents", missing());
+                put("inps.dsu_valid_until", missing());
+            }
+        }
+        match family.enrolment.map(|index| &self.nurseries[index]) {
+            Some(nursery) => {
+                put("nidi.enrolled", Ok(json!(true)));
+                put("nidi.nursery_kind", Ok(json!(nursery.kind.as_str())));
+                let adhering = MUNICIPALITIES[nursery.municipality].adhering;
+                put("nidi.municipality_adhering", Ok(json!(adhering)));
+                put(
+                    "nidi.monthly_fee_cents",
+                    Ok(json!(nursery.monthly_fee_cents)),
+                );
+            }
+            None => {
+                put("nidi.enrolled", Ok(json!(false)));
+                put("nidi.nursery_kind", Ok(json!("nessuno")));
+                put("nidi.municipality_adhering", Ok(json!(false)));
+                put("nidi.monthly_fee_cents", missing());
+            }
+        }
+        facts
+    }
+
+    /// The Bando PMI facts of `business`, read straight from the synthetic data.
+    pub fn business_facts(
+        &self,
+        business: &Business,
+        application_date: &str,
+    ) -> crate::rules::Facts {
+        use serde_json::json;
+        let text = |date: Date| {
+            format!(
+                "{:04}-{:02}-{:02}",
+                date.year(),
+                u8::from(date.month()),
+                date.day()
+            )
+        };
+        let mut facts = crate::rules::Facts::new();
+        let mut put = |name: &str, value| {
+            facts.insert(name.to_owned(), value);
+        };
+        put("application.date", Ok(json!(application_date)));
+        put(
+            "ri.region",
+            Ok(json!(MUNICIPALITIES[business.municipality].region)),
+        );
+        put("ri.status", Ok(json!(business.status.as_str())));
+        put("ri.employees", Ok(json!(business.employees)));
+        put("ri.ateco", Ok(json!(business.ateco)));
+        match &business.durc {
+            Some(durc) => {
+                let outcome = if durc.regular {
+                    "regolare"
+                } else {
+                    "non_regolare"
+                };
+                put("durc.outcome", Ok(json!(outcome)));
+                put("durc.valid_until", Ok(json!(text(durc.valid_until))));
+            }
+            None => {
+                put("durc.outcome", Err("no DURC".to_owned()));
+                put("durc.valid_until", Err("no DURC".to_owned()));
+            }
+        }
+        facts
+    }
+}
+
 /// A sample from a log-normal distribution with this median and σ (Box–Muller).
 fn log_normal(rng: &mut impl Rng, median: f64, sigma: f64) -> f64 {
     let u1: f64 = rng.gen_range(f64::EPSILON..1.0);

@@ -15,9 +15,9 @@ use orchestrator::access::Access;
 use orchestrator::client::{ClientConfig, RegistryClient};
 use orchestrator::eligibility::{ApplicationRequest, Eligibility};
 use orchestrator::evidence::{self, Answer, Exchange};
-use orchestrator::population::{Family, Population, MUNICIPALITIES};
+use orchestrator::population::{Family, Population};
 use orchestrator::registries::{self, Fault, Registry};
-use orchestrator::rules::{Facts, Measure, Outcome};
+use orchestrator::rules::{Measure, Outcome};
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 
@@ -111,75 +111,10 @@ fn population() -> Population {
     Population::generate(SEED, FAMILIES, reference_date())
 }
 
-fn date_text(date: time::Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
-}
-
-/// The facts of a family computed straight from the synthetic data, without the registries,
-/// the client or the evidence code: the oracle the decisions are checked against.
-fn oracle_facts(population: &Population, family: &Family) -> Facts {
-    let mut facts = Facts::new();
-    let mut put = |name: &str, value: Result<Value, String>| {
-        facts.insert(name.to_owned(), value);
-    };
-    put("application.date", Ok(json!(DATE)));
-    let town = &MUNICIPALITIES[family.municipality];
-    let child = family.children.last().unwrap();
-    if family.in_anpr {
-        put("anpr.region", Ok(json!(town.region)));
-        put("anpr.child_birth_date", Ok(json!(date_text(child.birth))));
-    } else {
-        put("anpr.region", Err("missing".into()));
-        put("anpr.child_birth_date", Err("missing".into()));
-    }
-    match &family.isee {
-        Some(isee) => {
-            put("inps.isee_minorenni_cents", Ok(json!(isee.minors_cents)));
-            put("inps.isee_ordinario_cents", Ok(json!(isee.ordinary_cents)));
-            put(
-                "inps.dsu_valid_until",
-                Ok(json!(date_text(isee.valid_until))),
-            );
-        }
-        None => {
-            put("inps.isee_minorenni_cents", Err("missing".into()));
-            put("inps.isee_ordinario_cents", Err("missing".into()));
-            put("inps.dsu_valid_until", Err("missing".into()));
-        }
-    }
-    match family.enrolment {
-        Some(index) => {
-            let nursery = &population.nurseries[index];
-            put("nidi.enrolled", Ok(json!(true)));
-            put("nidi.nursery_kind", Ok(json!(nursery.kind.as_str())));
-            put(
-                "nidi.municipality_adhering",
-                Ok(json!(MUNICIPALITIES[nursery.municipality].adhering)),
-            );
-            put(
-                "nidi.monthly_fee_cents",
-                Ok(json!(nursery.monthly_fee_cents)),
-            );
-        }
-        None => {
-            put("nidi.enrolled", Ok(json!(false)));
-            put("nidi.nursery_kind", Ok(json!("nessuno")));
-            put("nidi.municipality_adhering", Ok(json!(false)));
-            put("nidi.monthly_fee_cents", Err("missing".into()));
-        }
-    }
-    facts
-}
-
 fn expected(population: &Population, family: &Family) -> (Outcome, Option<u64>) {
     let measures = Measure::built_in();
     let version = measures[0].version_for(DATE, None).unwrap();
-    let evaluation = version.evaluate(&oracle_facts(population, family));
+    let evaluation = version.evaluate(&population.family_facts(family, DATE));
     (evaluation.outcome, evaluation.monthly_amount_cents)
 }
 
@@ -248,6 +183,38 @@ async fn decisions_match_the_rules_on_the_population_and_replay() {
     assert_eq!(outcomes.len(), 3, "{outcomes:?}");
     let share = automatic as f64 / requirements as f64;
     assert!(share >= 0.95, "{share} of requirements automatic");
+    // The 2019/20 version, for an application filed then: the ordinary ISEE, and both
+    // parents' jobs, asked of the job centres for the parents ANPR names.
+    let earlier = measures[0].version_for("2019-10-15", None).unwrap();
+    let mut asked_job_centres = false;
+    for family in population.families.iter().take(60) {
+        let mut request = application(family);
+        request.application_date = Some("2019-10-15".into());
+        let decision = setup.service.apply("nidi-gratis", request).await.unwrap();
+        assert_eq!(decision["version"], "nidi-gratis-2019-20");
+        let want = earlier.evaluate(&population.family_facts(family, "2019-10-15"));
+        assert_eq!(outcome_of(&decision), want.outcome, "{decision:#}");
+        assert_eq!(
+            decision["monthly_amount_cents"].as_u64(),
+            want.monthly_amount_cents
+        );
+        let evidence = setup
+            .service
+            .evidence(decision["decision_id"].as_str().unwrap())
+            .unwrap();
+        let lavoro = evidence["evidence"]["exchanges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["registry"] == "lavoro")
+            .count();
+        if family.in_anpr {
+            assert_eq!(lavoro, family.parents.len(), "one request per parent");
+            asked_job_centres = true;
+        }
+        ids.push(decision["decision_id"].as_str().unwrap().to_owned());
+    }
+    assert!(asked_job_centres);
     // Businesses too.
     for business in population.businesses.iter().take(40) {
         let request = ApplicationRequest {
@@ -258,31 +225,7 @@ async fn decisions_match_the_rules_on_the_population_and_replay() {
             token_key: None,
         };
         let decision = setup.service.apply("bando-pmi", request).await.unwrap();
-        let town = &MUNICIPALITIES[business.municipality];
-        let mut facts = Facts::new();
-        facts.insert("application.date".into(), Ok(json!(DATE)));
-        facts.insert("ri.region".into(), Ok(json!(town.region)));
-        facts.insert("ri.status".into(), Ok(json!(business.status.as_str())));
-        facts.insert("ri.employees".into(), Ok(json!(business.employees)));
-        facts.insert("ri.ateco".into(), Ok(json!(business.ateco)));
-        match &business.durc {
-            Some(durc) => {
-                let outcome = if durc.regular {
-                    "regolare"
-                } else {
-                    "non_regolare"
-                };
-                facts.insert("durc.outcome".into(), Ok(json!(outcome)));
-                facts.insert(
-                    "durc.valid_until".into(),
-                    Ok(json!(date_text(durc.valid_until))),
-                );
-            }
-            None => {
-                facts.insert("durc.outcome".into(), Err("none".into()));
-                facts.insert("durc.valid_until".into(), Err("none".into()));
-            }
-        }
+        let facts = population.business_facts(business, DATE);
         let version = measures[1].version_for(DATE, None).unwrap();
         assert_eq!(
             outcome_of(&decision),
