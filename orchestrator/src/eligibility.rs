@@ -514,7 +514,11 @@ impl Eligibility {
         .chars()
         .take(100)
         .collect();
-        // The class lasts to the end of the school year (31 August).
+        // The class lasts to the end of the school year (31 August), and at least 90 days
+        // from now: a contribution decided after its year (arrears, a late review) can still
+        // be spent.
+        let arrears_ms =
+            (OffsetDateTime::now_utc() + time::Duration::days(90)).unix_timestamp() as u64 * 1_000;
         let expires_at_ms = version
             .school_year
             .as_deref()
@@ -522,7 +526,9 @@ impl Eligibility {
             .and_then(|start| {
                 time::Date::from_calendar_date(start + 1, time::Month::September, 1).ok()
             })
-            .map(|date| date.midnight().assume_utc().unix_timestamp() as u64 * 1_000);
+            .map(|date| {
+                (date.midnight().assume_utc().unix_timestamp() as u64 * 1_000).max(arrears_ms)
+            });
         minter
             .mint(Mint {
                 holder_key: key,
