@@ -464,7 +464,7 @@ fn kill_9_under_load_loses_no_acknowledged_decision() {
         .lock()
         .unwrap()
         .len()
-        >= 200));
+        >= 600));
     server.kill();
     for worker in workers {
         worker.join().unwrap();
