@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main command: builds Sigillo in release mode and runs the service on its embedded store
 # (sled under ./data), printing a walk-through of what to try from another terminal.
-# Environment: SIGILLO_LISTEN (default 127.0.0.1:8080), SIGILLO_DATA (default ./data).
+# Environment: SIGILLO_LISTEN (default 127.0.0.1:8080), SIGILLO_DATA (default ./data),
+# SIGILLO_REGISTRIES_LISTEN (the simulated registries, default 127.0.0.1:8090).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2; exit 2; }
@@ -9,9 +10,11 @@ cargo build --locked --release --bin sigillo
 listen="${SIGILLO_LISTEN:-127.0.0.1:8080}"
 url="http://$listen"
 bin="$PWD/target/release/sigillo"
+registries_listen="${SIGILLO_REGISTRIES_LISTEN:-127.0.0.1:8090}"
+registries="http://$registries_listen"
 cat <<TXT
 
-Sigillo (notary, RFC 3161 TSA, token ledger, credentials) is starting on $url (data in ${SIGILLO_DATA:-./data}).
+Sigillo (notary, RFC 3161 TSA, token ledger, credentials, wallets, eligibility) is starting on $url (data in ${SIGILLO_DATA:-./data}).
 Try, from another terminal in $PWD:
 
   echo "delibera n. 42" > delibera.txt
@@ -57,7 +60,23 @@ Try, from another terminal in $PWD:
   $bin wallet --help                             # create, list, show, import-document, receive,
                                                  # present, export, bench
 
+  Eligibility (Nidi Gratis, a business call) from the simulated registries started beside the
+  service on $registries (ANPR, INPS, nurseries, job centres, Registro Imprese, DURC; each answer
+  signed; tokens for platforms and operators are in ${SIGILLO_DATA:-data}/eligibility/new-tokens.txt):
+  scripts/eligibility-demo.sh $url ${SIGILLO_DATA:-data} $bin $registries   # a family decided in real
+                                                 # time, its credential and tokens, the nursery
+                                                 # redeems, an offline replay, INPS down -> pending
+                                                 # and an operator's review, a company's application
+  $bin eligibility check --token TOKEN --measure nidi-gratis --cf CF --child-cf CF --date 2025-10-15
+  curl -s $url/v1/eligibility/measures           # the rules' versions and hashes (public)
+  curl -s -X PUT -d '{"latency_ms": 10000}' $registries/admin/faults/inps   # inject a fault
+  $bin eligibility bench --token TOKEN --registries $registries --clients 64 --seconds 10
+
 Stop with Ctrl-C: the service seals what it accepted and exits.
 
 TXT
-exec "$bin" serve --listen "$listen" --data "${SIGILLO_DATA:-data}"
+# The registries run as their own process: 10,000 synthetic families, 20 ms per answer.
+"$bin" registries --listen "$registries_listen" --population 10000 --latency-ms 20 &
+registries_pid=$!
+trap 'kill $registries_pid 2>/dev/null || true' EXIT
+"$bin" serve --listen "$listen" --data "${SIGILLO_DATA:-data}" --registries "$registries"

@@ -499,3 +499,126 @@ fn kill_9_under_load_loses_no_acknowledged_decision() {
         acknowledged.len()
     );
 }
+
+/// `scripts/eligibility-demo.sh`, the walk-through the README points to, does what it says.
+#[test]
+fn the_eligibility_demo_runs() {
+    let dir = TempDir::new("eligibility-demo");
+    let registries = Registries::start();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = Server::start(
+        &dir.0,
+        &["--registries", &registries.url, "--listen", &listen],
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/eligibility-demo.sh");
+    let output = std::process::Command::new("bash")
+        .arg(script)
+        .args([server.url.as_str(), "data"])
+        .arg(sigillo_e2e::sigillo_bin())
+        .args([registries.url.as_str(), "did-docs"])
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("The eligibility walk-through completed."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("replays: eligible"), "{stdout}");
+    assert!(
+        stdout.contains("reviewed: eligible by operator"),
+        "{stdout}"
+    );
+}
+
+/// A registry slow (10 s) or erroring half the time, set at run time on the registries'
+/// process: the affected applications are pending within 3 s or decided as the rules say,
+/// never eligible by mistake.
+#[test]
+fn slow_or_erroring_registries_give_pending_in_time_and_no_false_eligible() {
+    let dir = TempDir::new("eligibility-faults");
+    let registries = Registries::start();
+    let server = Server::start(&dir.0, &["--registries", &registries.url]);
+    let (platform, _) = tokens(&dir.0.join("data"));
+    let population = Population::generate(SEED, FAMILIES, time::macros::date!(2025 - 10 - 01));
+    let version = Measure::built_in()[0]
+        .version_for(DATE, None)
+        .unwrap()
+        .clone();
+    // The erroring one first: the slow one leaves ANPR's circuit open for a while.
+    for (registry, fault) in [
+        ("nidi", json!({"error_rate": 0.5})),
+        (
+            "anpr",
+            json!({"latency_ms": 10_000, "latency_p99_ms": 10_000}),
+        ),
+    ] {
+        registries.fault(registry, fault);
+        let handles: Vec<_> = population
+            .families
+            .iter()
+            .take(24)
+            .map(|family| {
+                let (url, token) = (server.url.clone(), platform.clone());
+                let body = json!({"fiscal_code": family.parents[0].fiscal_code,
+                    "child_fiscal_code": family.children.last().unwrap().fiscal_code,
+                    "application_date": DATE});
+                std::thread::spawn(move || {
+                    let started = Instant::now();
+                    let decision = apply(&reqwest::blocking::Client::new(), &url, &token, &body);
+                    (decision, started.elapsed())
+                })
+            })
+            .collect();
+        let mut pending = 0;
+        for (family, handle) in population.families.iter().zip(handles) {
+            let (decision, elapsed) = handle.join().unwrap();
+            assert!(elapsed < Duration::from_secs(3), "{registry}: {elapsed:?}");
+            let truth = version
+                .evaluate(&population.family_facts(family, DATE))
+                .outcome;
+            let outcome: Outcome = serde_json::from_value(decision["outcome"].clone()).unwrap();
+            if outcome == Outcome::Eligible {
+                assert_eq!(
+                    truth,
+                    Outcome::Eligible,
+                    "{registry}: false eligible {decision:#}"
+                );
+            }
+            if outcome == Outcome::PendingManualReview && truth != Outcome::PendingManualReview {
+                pending += 1;
+                let reasons = decision["requirements"].to_string();
+                assert!(
+                    reasons.contains(&format!("{registry} unavailable")),
+                    "{registry}: {reasons}"
+                );
+            }
+            if outcome != truth {
+                assert_eq!(
+                    outcome,
+                    Outcome::PendingManualReview,
+                    "{registry}: {decision:#}"
+                );
+            }
+        }
+        assert!(pending > 0, "{registry}: the fault affected no application");
+        registries.fault(registry, json!({}));
+    }
+    // Timeouts in a row opened ANPR's circuit: later applications fail fast until a probe.
+    let health: Value = reqwest::blocking::get(format!("{}/v1/eligibility/registries", server.url))
+        .unwrap()
+        .json()
+        .unwrap();
+    let anpr = health["registries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["registry"] == "anpr")
+        .unwrap();
+    assert_eq!(anpr["circuit"], "open", "{health}");
+}

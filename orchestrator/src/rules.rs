@@ -443,7 +443,13 @@ impl RuleSet {
             if holds { "satisfies" } else { "fails" },
             match condition.op {
                 Op::IsTrue => "is true".to_owned(),
-                op => format!(" ({} {right})", format!("{op:?}").to_lowercase()),
+                op => format!(
+                    " ({} {right})",
+                    serde_json::to_value(op)
+                        .ok()
+                        .and_then(|name| name.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
             }
         );
         let status = if holds {
