@@ -408,16 +408,17 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64().max(0.001);
     latencies.sort_unstable();
     let percentile = |p: f64| crate::credentials::percentile_ms(&latencies, p);
-    println!("| measure | clients | decisions/s | p50 ms | p95 ms | p99 ms | errors | eligible | not eligible | pending | requirements automatic |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| measure | clients | decisions/s | p50 ms | p95 ms | p99 ms | max ms | errors | eligible | not eligible | pending | requirements automatic |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {errors} | {} | {} | {} | {:.1}% |",
+        "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {errors} | {} | {} | {} | {:.1}% |",
         args.measure,
         args.clients,
         latencies.len() as f64 / elapsed,
         percentile(0.5),
         percentile(0.95),
         percentile(0.99),
+        percentile(1.0),
         outcomes.get("eligible").copied().unwrap_or(0),
         outcomes.get("not_eligible").copied().unwrap_or(0),
         outcomes.get("pending_manual_review").copied().unwrap_or(0),
