@@ -75,9 +75,10 @@ for _ in $(seq 50); do
 done
 "$bin" replay "$id" --evidence "$work/evidence.json" --registry-keys "$work/registry-keys.json" --notary-key "$did_docs/notary/did.json"
 python3 -c "import json,sys; b=json.load(open(sys.argv[1])); b['evidence']['evaluation']['monthly_amount_cents']=99999; json.dump(b, open(sys.argv[2], 'w'))" "$work/evidence.json" "$work/tampered.json"
-if "$bin" replay "$id" --evidence "$work/tampered.json" --registry-keys "$work/registry-keys.json" --notary-key "$did_docs/notary/did.json"; then
+if "$bin" replay "$id" --evidence "$work/tampered.json" --registry-keys "$work/registry-keys.json" --notary-key "$did_docs/notary/did.json" 2> "$work/err"; then
   echo "a tampered evidence file replayed!" >&2; exit 1
 fi
+echo "the same evidence with its amount changed is refused: $(cat "$work/err")"
 
 step "INPS goes down: the same family's application is pending within the deadline, never eligible"
 curl -sf -X PUT -H 'Content-Type: application/json' -d '{"outage": true}' "$registries/admin/faults/inps" > /dev/null

@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2; exit 2; }
 cargo build --locked --release --bin sigillo
+# First the whole story on a throw-away data directory (SIGILLO_SKIP_DEMO=1 skips it).
+if [ -z "${SIGILLO_SKIP_DEMO:-}" ]; then
+  SIGILLO_BIN=target/release/sigillo scripts/demo.sh
+fi
 listen="${SIGILLO_LISTEN:-127.0.0.1:8080}"
 url="http://$listen"
 bin="$PWD/target/release/sigillo"
