@@ -1,8 +1,9 @@
 //! `/healthz`, `/readyz` and Prometheus `/metrics` for the composed service.
 //!
 //! Every request is counted by method, route (the matched route pattern, so ids do not make
-//! new series) and status, and timed by route. The notary's block count and queue depth and
-//! the token journal's length are read at each scrape.
+//! new series) and status, and timed by route. The notary's block count and queue depth, the
+//! token journal's length, each registry's circuit and attempts, and the anchors pending are
+//! read at each scrape.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,6 +34,23 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RegistryLabels {
+    registry: String,
+}
+
+/// The optional parts the metrics also read.
+#[derive(Default)]
+pub struct Sources {
+    /// The eligibility service: registry health.
+    pub eligibility: Option<Arc<orchestrator::eligibility::Eligibility>>,
+    /// The anchorer: anchors pending.
+    pub anchorer: Option<Arc<notary::anchor::Anchorer>>,
+}
+
+/// Anchor records looked at for the pending count (the newest ones).
+const ANCHOR_RECORDS_SCANNED: usize = 64;
+
 /// The service's metrics and what they read.
 pub struct Observability {
     registry: Registry,
@@ -41,13 +59,19 @@ pub struct Observability {
     notary_blocks: Gauge,
     notary_queue: Gauge,
     token_journal: Gauge,
+    registry_open: Family<RegistryLabels, Gauge>,
+    registry_attempts: Family<RegistryLabels, Counter>,
+    registry_failures: Family<RegistryLabels, Counter>,
+    anchors_submitted: Gauge,
+    anchored_blocks: Gauge,
     notary: notary::Notary,
     ledger: token::Ledger,
+    sources: Sources,
 }
 
 impl Observability {
-    /// Metrics over the notary and the token ledger.
-    pub fn new(notary: notary::Notary, ledger: token::Ledger) -> Self {
+    /// Metrics over the notary, the token ledger and `sources`.
+    pub fn new(notary: notary::Notary, ledger: token::Ledger, sources: Sources) -> Self {
         let mut registry = Registry::with_prefix("sigillo");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -82,6 +106,36 @@ impl Observability {
             "Entries in the token ledger's journal",
             token_journal.clone(),
         );
+        let registry_open = Family::<RegistryLabels, Gauge>::default();
+        registry.register(
+            "registry_circuit_open",
+            "1 while the circuit to a registry is open (requests fail at once)",
+            registry_open.clone(),
+        );
+        let registry_attempts = Family::<RegistryLabels, Counter>::default();
+        registry.register(
+            "registry_attempts",
+            "Requests (attempts) made to a registry",
+            registry_attempts.clone(),
+        );
+        let registry_failures = Family::<RegistryLabels, Counter>::default();
+        registry.register(
+            "registry_failed_attempts",
+            "Attempts to a registry that failed (error, timeout, bad signature)",
+            registry_failures.clone(),
+        );
+        let anchors_submitted = Gauge::default();
+        registry.register(
+            "anchors_pending",
+            "Anchor transactions sent and not yet confirmed",
+            anchors_submitted.clone(),
+        );
+        let anchored_blocks = Gauge::default();
+        registry.register(
+            "anchored_blocks",
+            "The log size of the newest confirmed anchor",
+            anchored_blocks.clone(),
+        );
         Observability {
             registry,
             requests,
@@ -89,8 +143,14 @@ impl Observability {
             notary_blocks,
             notary_queue,
             token_journal,
+            registry_open,
+            registry_attempts,
+            registry_failures,
+            anchors_submitted,
+            anchored_blocks,
             notary,
             ledger,
+            sources,
         }
     }
 
@@ -100,6 +160,36 @@ impl Observability {
         self.notary_queue
             .set(clamp(self.notary.queue_entries() as u64));
         self.token_journal.set(clamp(self.ledger.head().length));
+        if let Some(eligibility) = &self.sources.eligibility {
+            for health in eligibility.client().health() {
+                let labels = RegistryLabels {
+                    registry: health.registry.to_owned(),
+                };
+                self.registry_open
+                    .get_or_create(&labels)
+                    .set(i64::from(health.circuit == "open"));
+                // Counters follow the client's totals.
+                let attempts = self.registry_attempts.get_or_create(&labels);
+                attempts.inc_by(health.requests.saturating_sub(attempts.get()));
+                let failures = self.registry_failures.get_or_create(&labels);
+                failures.inc_by(health.failures.saturating_sub(failures.get()));
+            }
+        }
+        if let Some(anchorer) = &self.sources.anchorer {
+            use notary::anchor::AnchorState;
+            let records = anchorer.records(ANCHOR_RECORDS_SCANNED);
+            let pending = records
+                .iter()
+                .filter(|r| r.state == AnchorState::Submitted)
+                .count();
+            self.anchors_submitted.set(pending as i64);
+            let anchored = records
+                .iter()
+                .rev()
+                .find(|r| r.state == AnchorState::Confirmed)
+                .map_or(0, |r| r.size);
+            self.anchored_blocks.set(clamp(anchored));
+        }
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String does not fail");

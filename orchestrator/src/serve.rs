@@ -249,6 +249,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let observability = Arc::new(crate::observability::Observability::new(
         notary.clone(),
         ledger.clone(),
+        crate::observability::Sources {
+            eligibility: eligibility.clone(),
+            anchorer: anchorer.clone(),
+        },
     ));
     let app = app
         .merge(crate::observability::router(observability.clone()))
