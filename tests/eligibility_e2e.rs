@@ -622,8 +622,20 @@ fn slow_or_erroring_registries_give_pending_in_time_and_no_false_eligible() {
         .unwrap();
     assert_eq!(anpr["circuit"], "open", "{health}");
     // And in the Prometheus metrics.
-    let metrics = reqwest::blocking::get(format!("{}/metrics", server.url)).unwrap().text().unwrap();
-    assert!(metrics.contains("sigillo_registry_circuit_open{registry=\"anpr\"} 1"), "{metrics}");
-    assert!(metrics.contains("sigillo_registry_failed_attempts_total{registry=\"nidi\"}"), "{metrics}");
-    assert!(metrics.contains("route=\"/v1/eligibility/{measure}/applications\""), "{metrics}");
+    let metrics = reqwest::blocking::get(format!("{}/metrics", server.url))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("sigillo_registry_circuit_open{registry=\"anpr\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sigillo_registry_failed_attempts_total{registry=\"nidi\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("route=\"/v1/eligibility/{measure}/applications\""),
+        "{metrics}"
+    );
 }

@@ -3,9 +3,11 @@
 
 mod audit;
 mod bench;
+mod config;
 mod credentials;
 mod eligibility_cli;
 mod observability;
+mod protection;
 mod serve;
 mod stamp;
 mod token;
@@ -66,8 +68,36 @@ enum Command {
     },
 }
 
+/// Parses the command line; for `serve --config FILE`, again with the file's settings added
+/// where neither a flag nor the environment set them.
+fn parse() -> Cli {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = Cli::command();
+    let matches = command.clone().get_matches_from(&argv);
+    if let Some(("serve", serve_matches)) = matches.subcommand() {
+        if let Some(path) = serve_matches.get_one::<PathBuf>("config") {
+            let serve = command
+                .find_subcommand("serve")
+                .expect("serve is a subcommand");
+            match config::extra_args(path, serve, serve_matches) {
+                Ok(extra) => {
+                    let mut argv = argv;
+                    argv.extend(extra);
+                    return Cli::parse_from(argv);
+                }
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    std::process::exit(2);
+                }
+            }
+        }
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

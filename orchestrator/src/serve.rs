@@ -28,7 +28,11 @@ pub const DEFAULT_ORIGIN: &str = "localhost/sigillo/notary";
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Data directory: the notary's key and its sled store.
+    /// A TOML file of settings (keys: these settings' names in snake_case, e.g.
+    /// `block_interval_ms = 100`); flags and environment variables override it.
+    #[arg(long, env = "SIGILLO_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory: every module's keys and sled stores (notary, token, wallet, eligibility).
     #[arg(long, default_value = "data", env = "SIGILLO_DATA")]
     data: PathBuf,
     /// Address to listen on.
@@ -45,13 +49,13 @@ pub struct ServeArgs {
     #[arg(long, default_value = "did-docs", env = "SIGILLO_DID_DOCS")]
     did_docs: PathBuf,
     /// Milliseconds between blocks.
-    #[arg(long, default_value_t = notary::notary::BLOCK_INTERVAL_MS)]
+    #[arg(long, default_value_t = notary::notary::BLOCK_INTERVAL_MS, env = "SIGILLO_BLOCK_INTERVAL_MS")]
     block_interval_ms: u64,
     /// Entries that seal a block at once.
-    #[arg(long, default_value_t = notary::notary::BLOCK_ENTRIES_MAX)]
+    #[arg(long, default_value_t = notary::notary::BLOCK_ENTRIES_MAX, env = "SIGILLO_BLOCK_ENTRIES_MAX")]
     block_entries_max: usize,
     /// Client connections open at once; more wait to be accepted.
-    #[arg(long, default_value_t = CONNECTIONS_MAX)]
+    #[arg(long, default_value_t = CONNECTIONS_MAX, env = "SIGILLO_CONNECTIONS_MAX")]
     connections_max: usize,
     /// The RFC 3161 policy OID the time-stamp authority names in its tokens.
     #[arg(long, default_value = notary::tsa::DEFAULT_POLICY, env = "SIGILLO_TSA_POLICY")]
@@ -91,7 +95,27 @@ pub struct ServeArgs {
     /// Milliseconds after which a registry that has not answered counts as unavailable.
     #[arg(long, default_value_t = 2_000, env = "SIGILLO_REGISTRY_DEADLINE_MS")]
     registry_deadline_ms: u64,
+    /// Requests a second each client (bearer token, else IP address) may make; 0 for no limit.
+    /// Over it: 429 with Retry-After. Health, readiness and metrics are not limited.
+    #[arg(long, default_value_t = 0, env = "SIGILLO_RATE_LIMIT_PER_SECOND")]
+    rate_limit_per_second: u32,
+    /// Requests a client may make at once above its rate (default: twice the rate).
+    #[arg(long, env = "SIGILLO_RATE_LIMIT_BURST")]
+    rate_limit_burst: Option<u32>,
+    /// Milliseconds a request may take before it is answered 503.
+    #[arg(long, default_value_t = 30_000, env = "SIGILLO_REQUEST_TIMEOUT_MS")]
+    request_timeout_ms: u64,
+    /// Requests handled at once; more wait.
+    #[arg(long, default_value_t = REQUESTS_IN_FLIGHT_MAX, env = "SIGILLO_REQUESTS_IN_FLIGHT_MAX")]
+    requests_in_flight_max: usize,
+    /// Origins browsers may call the API from (comma-separated, e.g.
+    /// https://servizi.comune.milano.it); none by default, and then no CORS header is sent.
+    #[arg(long, value_delimiter = ',', env = "SIGILLO_CORS_ORIGINS")]
+    cors_origins: Vec<String>,
 }
+
+/// Default for the most requests handled at once.
+pub const REQUESTS_IN_FLIGHT_MAX: usize = 16_384;
 
 /// The token ledger's name when none is given.
 pub const DEFAULT_TOKEN_LEDGER: &str = "sigillo";
@@ -112,6 +136,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.connections_max == 0 || args.connections_max > CONNECTIONS_LIMIT_MAX {
         bail!("--connections-max must be 1 to {CONNECTIONS_LIMIT_MAX}");
     }
+    if args.request_timeout_ms < 100 || args.request_timeout_ms > 600_000 {
+        bail!("--request-timeout-ms must be 100 to 600000");
+    }
+    if args.requests_in_flight_max == 0 || args.requests_in_flight_max > 1 << 20 {
+        bail!("--requests-in-flight-max must be 1 to {}", 1 << 20);
+    }
+    if args.registry_deadline_ms == 0 || args.registry_deadline_ms > 60_000 {
+        bail!("--registry-deadline-ms must be 1 to 60000");
+    }
+    if args.rate_limit_burst == Some(0) {
+        bail!("--rate-limit-burst must be above 0");
+    }
+    let cors = crate::protection::cors(&args.cors_origins)?;
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
     let key = keys::load_or_generate(&args.data.join("notary.key"))?;
@@ -256,10 +293,38 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let app = app
         .merge(crate::observability::router(observability.clone()))
-        .layer(axum::middleware::from_fn_with_state(
-            observability,
-            crate::observability::track,
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_millis(args.request_timeout_ms),
+        ))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(
+            args.requests_in_flight_max,
         ));
+    let rate_limit = std::num::NonZeroU32::new(args.rate_limit_per_second).map(|rate| {
+        let burst = args
+            .rate_limit_burst
+            .and_then(std::num::NonZeroU32::new)
+            .unwrap_or_else(|| {
+                std::num::NonZeroU32::new(rate.get().saturating_mul(2)).unwrap_or(rate)
+            });
+        Arc::new(crate::protection::RateLimit::new(rate, burst))
+    });
+    let app = match &rate_limit {
+        Some(limit) => app.layer(axum::middleware::from_fn_with_state(
+            limit.clone(),
+            crate::protection::limit,
+        )),
+        None => app,
+    };
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    // Outermost, so that refusals by the layers above are counted too.
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        observability,
+        crate::observability::track,
+    ));
     runtime.block_on(async {
         let listener = listen(&args.listen)
             .await
@@ -326,9 +391,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             inner: listener,
             permits: Arc::new(Semaphore::new(args.connections_max)),
         };
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        if let Some(limit) = rate_limit {
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    limit.forget_idle();
+                }
+            });
+        }
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<crate::protection::ClientAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         anyhow::Ok(())
     })?;
     // Apply and store whatever was accepted before the signal, then exit.
@@ -378,9 +455,6 @@ fn open_eligibility(
         )?;
     }
     let mut config = orchestrator::client::ClientConfig::new(url);
-    if args.registry_deadline_ms == 0 || args.registry_deadline_ms > 60_000 {
-        bail!("--registry-deadline-ms must be 1 to 60000");
-    }
     config.deadline = std::time::Duration::from_millis(args.registry_deadline_ms);
     config.attempt_timeout = config
         .deadline
@@ -557,6 +631,14 @@ impl Listener for LimitedListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.inner.local_addr()
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, LimitedListener>>
+    for crate::protection::ClientAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, LimitedListener>) -> Self {
+        crate::protection::ClientAddr(*stream.remote_addr())
     }
 }
 
