@@ -98,13 +98,18 @@ fn parse() -> Cli {
 
 fn main() -> ExitCode {
     let cli = parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // Structured logs on stderr: text by default, one JSON object per event with
+    // SIGILLO_LOG_FORMAT=json; the level from RUST_LOG (default info).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("SIGILLO_LOG_FORMAT").as_deref() == Ok("json") {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Stamp(args) => stamp::run(args),

@@ -210,18 +210,26 @@ pub async fn track(
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    // One structured event per request (RUST_LOG=debug); the route pattern, never the path,
+    // so no fiscal code or id reaches the logs.
+    tracing::debug!(%method, %route, status, micros = elapsed.as_micros() as u64, "request");
+    if status >= 500 {
+        tracing::warn!(%method, %route, status, "request failed");
+    }
     observability
         .requests
         .get_or_create(&RequestLabels {
             method,
             route: route.clone(),
-            status: response.status().as_u16(),
+            status,
         })
         .inc();
     observability
         .durations
         .get_or_create(&RouteLabels { route })
-        .observe(started.elapsed().as_secs_f64());
+        .observe(elapsed.as_secs_f64());
     response
 }
 
