@@ -383,6 +383,75 @@ fn families_are_decided_paid_and_replayed_across_processes() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("INVALID"));
 
+    // Tokens: an auditor's is created with the CLI, reads evidence but cannot apply or
+    // review; once revoked it is refused.
+    let data_arg = data.to_str().unwrap();
+    let auditor = run_ok(
+        &[
+            "eligibility",
+            "tokens",
+            "create",
+            "--data",
+            data_arg,
+            "--name",
+            "corte-dei-conti",
+            "--role",
+            "auditor",
+        ],
+        &url,
+    );
+    let auditor = auditor.trim();
+    assert!(
+        run_ok(&["eligibility", "tokens", "list", "--data", data_arg], &url)
+            .contains("corte-dei-conti auditor")
+    );
+    let status_of =
+        |request: reqwest::blocking::RequestBuilder| request.send().unwrap().status().as_u16();
+    assert!(wait_for(Duration::from_secs(5), || {
+        status_of(
+            client
+                .get(format!("{url}/v1/eligibility/decisions/{id}/evidence"))
+                .bearer_auth(auditor),
+        ) == 200
+    }));
+    let apply_url = format!("{url}/v1/eligibility/nidi-gratis/applications");
+    assert_eq!(
+        status_of(
+            client
+                .post(&apply_url)
+                .bearer_auth(auditor)
+                .json(&json!({}))
+        ),
+        403
+    );
+    assert_eq!(
+        status_of(
+            client
+                .get(format!("{url}/v1/eligibility/reviews"))
+                .bearer_auth(auditor)
+        ),
+        403
+    );
+    run_ok(
+        &[
+            "eligibility",
+            "tokens",
+            "revoke",
+            "--data",
+            data_arg,
+            "--name",
+            "corte-dei-conti",
+        ],
+        &url,
+    );
+    assert!(wait_for(Duration::from_secs(5), || {
+        status_of(
+            client
+                .get(format!("{url}/v1/eligibility/decisions/{id}"))
+                .bearer_auth(auditor),
+        ) == 401
+    }));
+
     // INPS down: an eligible family is pending within 3 s, never eligible.
     registries.fault("inps", json!({"outage": true}));
     let started = Instant::now();

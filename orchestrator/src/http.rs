@@ -2,7 +2,7 @@
 //! error body `{"error": CODE, "message": TEXT, "field"?: NAME}`.
 //!
 //! - `POST /v1/eligibility/{measure}/applications` (platform): decide an application.
-//! - `GET /v1/eligibility/decisions/{id}` and `…/{id}/evidence` (platform, operator).
+//! - `GET /v1/eligibility/decisions/{id}` and `…/{id}/evidence` (platform, operator, auditor).
 //! - `GET /v1/eligibility/reviews` and `POST /v1/eligibility/reviews/{id}` (operator).
 //! - `GET /v1/eligibility/measures[/{measure}]`, `GET /v1/eligibility/registries`: public.
 
@@ -105,7 +105,7 @@ fn error_response(error: Error) -> Response {
 }
 
 /// The caller's grant, if its bearer token has one of `roles`.
-fn authorise<'a>(api: &'a Api, headers: &HeaderMap, roles: &[Role]) -> Result<&'a Grant, Refusal> {
+fn authorise(api: &Api, headers: &HeaderMap, roles: &[Role]) -> Result<Grant, Refusal> {
     let unauthorised = |message: &str| Refusal {
         status: StatusCode::UNAUTHORIZED,
         code: "unauthorized",
@@ -162,7 +162,11 @@ async fn decision(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = authorise(&api, &headers, &[Role::Platform, Role::Operator]) {
+    if let Err(refusal) = authorise(
+        &api,
+        &headers,
+        &[Role::Platform, Role::Operator, Role::Auditor],
+    ) {
         return refusal.into_response();
     }
     match api.service.decision(&id) {
@@ -176,7 +180,11 @@ async fn evidence(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = authorise(&api, &headers, &[Role::Platform, Role::Operator]) {
+    if let Err(refusal) = authorise(
+        &api,
+        &headers,
+        &[Role::Platform, Role::Operator, Role::Auditor],
+    ) {
         return refusal.into_response();
     }
     match api.service.evidence(&id) {
