@@ -139,13 +139,7 @@ fn now_rfc3339() -> String {
 }
 
 fn today() -> String {
-    let date = OffsetDateTime::now_utc().date();
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
+    crate::population::date_text(OffsetDateTime::now_utc().date())
 }
 
 fn canonical(value: &Value) -> Vec<u8> {

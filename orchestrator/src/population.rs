@@ -442,14 +442,7 @@ impl Population {
     /// tests check decisions against. A fact the registries lack is an `Err`.
     pub fn family_facts(&self, family: &Family, application_date: &str) -> crate::rules::Facts {
         use serde_json::json;
-        let text = |date: Date| {
-            format!(
-                "{:04}-{:02}-{:02}",
-                date.year(),
-                u8::from(date.month()),
-                date.day()
-            )
-        };
+
         let missing = || Err("not in the registry".to_owned());
         let mut facts = crate::rules::Facts::new();
         let mut put = |name: &str, value| {
@@ -462,7 +455,7 @@ impl Population {
                 "anpr.region",
                 Ok(json!(MUNICIPALITIES[family.municipality].region)),
             );
-            put("anpr.child_birth_date", Ok(json!(text(child.birth))));
+            put("anpr.child_birth_date", Ok(json!(date_text(child.birth))));
         } else {
             put("anpr.region", missing());
             put("anpr.child_birth_date", missing());
@@ -481,7 +474,10 @@ impl Population {
             Some(isee) => {
                 put("inps.isee_minorenni_cents", Ok(json!(isee.minors_cents)));
                 put("inps.isee_ordinario_cents", Ok(json!(isee.ordinary_cents)));
-                put("inps.dsu_valid_until", Ok(json!(text(isee.valid_until))));
+                put(
+                    "inps.dsu_valid_until",
+                    Ok(json!(date_text(isee.valid_until))),
+                );
             }
             None => {
                 put("inps.isee_minorenni_cents", missing());
@@ -517,14 +513,7 @@ impl Population {
         application_date: &str,
     ) -> crate::rules::Facts {
         use serde_json::json;
-        let text = |date: Date| {
-            format!(
-                "{:04}-{:02}-{:02}",
-                date.year(),
-                u8::from(date.month()),
-                date.day()
-            )
-        };
+
         let mut facts = crate::rules::Facts::new();
         let mut put = |name: &str, value| {
             facts.insert(name.to_owned(), value);
@@ -545,7 +534,7 @@ impl Population {
                     "non_regolare"
                 };
                 put("durc.outcome", Ok(json!(outcome)));
-                put("durc.valid_until", Ok(json!(text(durc.valid_until))));
+                put("durc.valid_until", Ok(json!(date_text(durc.valid_until))));
             }
             None => {
                 put("durc.outcome", Err("no DURC".to_owned()));
@@ -554,6 +543,16 @@ impl Population {
         }
         facts
     }
+}
+
+/// A date as `YYYY-MM-DD`, the registries' and the rules' form.
+pub fn date_text(date: Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
 }
 
 /// A sample from a log-normal distribution with this median and σ (Box–Muller).

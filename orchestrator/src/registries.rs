@@ -30,7 +30,7 @@ use time::Date;
 use wallet::jose::{PublicKey, SigningKey};
 
 use crate::codes::{FiscalCode, PartitaIva};
-use crate::population::{Population, Role, MUNICIPALITIES};
+use crate::population::{date_text, Population, Role, MUNICIPALITIES};
 
 /// The header naming a request's purpose (PDND purpose id).
 pub const PURPOSE_HEADER: &str = "purpose-id";
@@ -573,15 +573,6 @@ pub fn body_digest(body: &[u8]) -> String {
     format!(
         "SHA-256={}",
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))
-    )
-}
-
-fn date_text(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
     )
 }
 

@@ -447,53 +447,27 @@ async fn registries_refuse_requests_without_purpose_or_with_unknown_fields() {
     let code = population().families[0].parents[0].fiscal_code.to_string();
     let base = &setup.registries;
     let status = |response: reqwest::Response| response.status().as_u16();
-    let get = |path: String, purpose: Option<&str>| {
+    let long_purpose = "p".repeat(200);
+    for (path, purpose) in [
+        (format!("/anpr/v1/residenti/{code}"), None),
+        (format!("/anpr/v1/residenti/{code}?fields=isee"), Some("p")),
+        ("/anpr/v1/residenti/RSSMRA85T10A562X".to_owned(), Some("p")),
+        (
+            format!("/anpr/v1/residenti/{code}"),
+            Some(long_purpose.as_str()),
+        ),
+        ("/durc/v1/durc/12345678901".to_owned(), Some("p")),
+    ] {
         let mut request = http.get(format!("{base}{path}"));
         if let Some(purpose) = purpose {
             request = request.header("purpose-id", purpose);
         }
-        request.send()
-    };
-    assert_eq!(
-        status(
-            get(format!("/anpr/v1/residenti/{code}"), None)
-                .await
-                .unwrap()
-        ),
-        400
-    );
-    assert_eq!(
-        status(
-            get(format!("/anpr/v1/residenti/{code}?fields=isee"), Some("p"))
-                .await
-                .unwrap()
-        ),
-        400
-    );
-    assert_eq!(
-        status(
-            get("/anpr/v1/residenti/RSSMRA85T10A562X".into(), Some("p"))
-                .await
-                .unwrap()
-        ),
-        400
-    );
-    assert_eq!(
-        status(
-            get(format!("/anpr/v1/residenti/{code}"), Some(&"p".repeat(200)))
-                .await
-                .unwrap()
-        ),
-        400
-    );
-    assert_eq!(
-        status(
-            get("/durc/v1/durc/12345678901".into(), Some("p"))
-                .await
-                .unwrap()
-        ),
-        400
-    );
+        assert_eq!(
+            status(request.send().await.unwrap()),
+            400,
+            "{path} {purpose:?}"
+        );
+    }
     let put = |registry: &str, body: Value| {
         http.put(format!("{base}/admin/faults/{registry}"))
             .json(&body)
