@@ -157,22 +157,30 @@ async fn apply(
     }
 }
 
+/// The roles that may read decisions and evidence.
+const READERS: &[Role] = &[Role::Platform, Role::Operator, Role::Auditor];
+
+/// A read of one decision: the caller must be a reader.
+fn read(
+    api: &Api,
+    headers: &HeaderMap,
+    read: impl FnOnce(&Eligibility) -> Result<Value, Error>,
+) -> Response {
+    if let Err(refusal) = authorise(api, headers, READERS) {
+        return refusal.into_response();
+    }
+    match read(&api.service) {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => error_response(error),
+    }
+}
+
 async fn decision(
     State(api): State<Arc<Api>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = authorise(
-        &api,
-        &headers,
-        &[Role::Platform, Role::Operator, Role::Auditor],
-    ) {
-        return refusal.into_response();
-    }
-    match api.service.decision(&id) {
-        Ok(record) => Json(record).into_response(),
-        Err(error) => error_response(error),
-    }
+    read(&api, &headers, |service| service.decision(&id))
 }
 
 async fn evidence(
@@ -180,17 +188,7 @@ async fn evidence(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = authorise(
-        &api,
-        &headers,
-        &[Role::Platform, Role::Operator, Role::Auditor],
-    ) {
-        return refusal.into_response();
-    }
-    match api.service.evidence(&id) {
-        Ok(evidence) => Json(evidence).into_response(),
-        Err(error) => error_response(error),
-    }
+    read(&api, &headers, |service| service.evidence(&id))
 }
 
 #[derive(Deserialize)]

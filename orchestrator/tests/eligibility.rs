@@ -282,36 +282,28 @@ async fn tampered_evidence_is_detected() {
         .iter()
         .position(|e| e["registry"] == "inps")
         .unwrap();
+    // The INPS answer with its ISEE changed; with `and_digest`, the digest recomputed too.
+    let change_isee = |b: &mut Value, and_digest: bool| {
+        let exchange = &mut b["evidence"]["exchanges"][isee_exchange];
+        let body = exchange["body"].as_str().unwrap().to_owned();
+        let changed = body.replacen("\"isee_minorenni_cents\":", "\"isee_minorenni_cents\":1", 1);
+        if and_digest {
+            exchange["digest"] = registries::body_digest(changed.as_bytes()).into();
+        }
+        exchange["body"] = changed.into();
+    };
     // A changed ISEE in the answer: the digest no longer matches.
     refused(
         &setup,
         &bundle,
-        |b| {
-            let body = b["evidence"]["exchanges"][isee_exchange]["body"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            let changed =
-                body.replacen("\"isee_minorenni_cents\":", "\"isee_minorenni_cents\":1", 1);
-            b["evidence"]["exchanges"][isee_exchange]["body"] = changed.into();
-        },
+        |b| change_isee(b, false),
         "the body's digest",
     );
     // The body and its digest changed together: the registry's signature no longer covers it.
     refused(
         &setup,
         &bundle,
-        |b| {
-            let body = b["evidence"]["exchanges"][isee_exchange]["body"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            let changed =
-                body.replacen("\"isee_minorenni_cents\":", "\"isee_minorenni_cents\":1", 1);
-            b["evidence"]["exchanges"][isee_exchange]["digest"] =
-                registries::body_digest(changed.as_bytes()).into();
-            b["evidence"]["exchanges"][isee_exchange]["body"] = changed.into();
-        },
+        |b| change_isee(b, true),
         "does not cover the digest",
     );
     // An answer moved to another request.
