@@ -70,6 +70,11 @@ impl Drop for Registries {
     }
 }
 
+/// The synthetic population the registries serve.
+fn population() -> Population {
+    Population::generate(SEED, FAMILIES, time::macros::date!(2025 - 10 - 01))
+}
+
 fn tokens(data: &Path) -> (String, String) {
     let text = std::fs::read_to_string(data.join("eligibility/new-tokens.txt")).unwrap();
     let find = |role: &str| {
@@ -128,7 +133,7 @@ fn families_are_decided_paid_and_replayed_across_processes() {
     let data = dir.0.join("data");
     let (platform, operator) = tokens(&data);
     let client = reqwest::blocking::Client::new();
-    let population = Population::generate(SEED, FAMILIES, time::macros::date!(2025 - 10 - 01));
+    let population = population();
     let version = Measure::built_in()[0]
         .version_for(DATE, None)
         .unwrap()
@@ -480,7 +485,7 @@ fn kill_9_under_load_loses_no_acknowledged_decision() {
     let mut server = Server::start(&dir.0, &args);
     let data = dir.0.join("data");
     let (platform, operator) = tokens(&data);
-    let population = Population::generate(SEED, FAMILIES, time::macros::date!(2025 - 10 - 01));
+    let population = population();
     let bodies: Vec<Value> = population
         .families
         .iter()
@@ -614,7 +619,7 @@ fn slow_or_erroring_registries_give_pending_in_time_and_no_false_eligible() {
     let registries = Registries::start();
     let server = Server::start(&dir.0, &["--registries", &registries.url]);
     let (platform, _) = tokens(&dir.0.join("data"));
-    let population = Population::generate(SEED, FAMILIES, time::macros::date!(2025 - 10 - 01));
+    let population = population();
     let version = Measure::built_in()[0]
         .version_for(DATE, None)
         .unwrap()

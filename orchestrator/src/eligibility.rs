@@ -272,6 +272,8 @@ impl Eligibility {
                 (name.clone(), value)
             })
             .collect();
+        // Hashing the rule set serialises and canonicalises it: once per decision.
+        let rule_set_hash = version.hash();
         let evidence_value = json!({
             "format": EVIDENCE_FORMAT,
             "decision_id": id,
@@ -280,7 +282,7 @@ impl Eligibility {
             "application_date": date,
             "decided_at": decided_at,
             "rule_set": version,
-            "rule_set_hash": version.hash(),
+            "rule_set_hash": rule_set_hash,
             "purpose": purpose,
             "exchanges": exchanges,
             "facts": facts_json,
@@ -292,7 +294,7 @@ impl Eligibility {
             "decision_id": id,
             "measure": measure.measure,
             "version": version.id,
-            "rule_set_hash": version.hash(),
+            "rule_set_hash": rule_set_hash,
             "applicant": applicant,
             "application_date": date,
             "decided_at": decided_at,

@@ -118,6 +118,15 @@ fn expected(population: &Population, family: &Family) -> (Outcome, Option<u64>) 
     (evaluation.outcome, evaluation.monthly_amount_cents)
 }
 
+/// The first family the rules find eligible.
+fn an_eligible_family(population: &Population) -> &Family {
+    population
+        .families
+        .iter()
+        .find(|f| expected(population, f).0 == Outcome::Eligible)
+        .expect("the population has an eligible family")
+}
+
 fn application(family: &Family) -> ApplicationRequest {
     ApplicationRequest {
         fiscal_code: Some(family.parents[0].fiscal_code.to_string()),
@@ -264,11 +273,7 @@ fn refused(setup: &Setup, bundle: &Value, tamper: impl FnOnce(&mut Value), expec
 async fn tampered_evidence_is_detected() {
     let setup = setup("tamper").await;
     let population = population();
-    let family = population
-        .families
-        .iter()
-        .find(|f| expected(&population, f).0 == Outcome::Eligible)
-        .unwrap();
+    let family = an_eligible_family(&population);
     let decision = setup
         .service
         .apply("nidi-gratis", application(family))
@@ -768,11 +773,7 @@ async fn the_api_refuses_bad_input_and_callers_and_stores_nothing() {
 async fn an_operator_resolves_a_pending_case_and_the_review_is_stamped() {
     let setup = setup("review").await;
     let population = population();
-    let family = population
-        .families
-        .iter()
-        .find(|f| expected(&population, f).0 == Outcome::Eligible)
-        .unwrap();
+    let family = an_eligible_family(&population);
     set_fault(&setup, "inps", json!({"outage": true})).await;
     let decision = setup
         .service
