@@ -12,7 +12,7 @@ clients="${3:-32}"
 . scripts/lib.sh
 build_release
 start_service
-token="$(awk '$1 == "inps" {print $2}' "$work/data/wallet/new-issuer-tokens.txt")"
+token="$(awk '$1 == "inps" {print $2}' "$work/data/access/new-tokens.txt")"
 echo "| operation | clients | credentials/s (median of $runs) | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|"
 for spec in "issue sd-jwt 1" "issue sd-jwt 100" "verify sd-jwt 1" "issue vc 1" "verify vc 1"; do

@@ -15,7 +15,7 @@ registries="http://127.0.0.1:$registries_port"
 RUST_LOG=warn "$bin" registries --listen "127.0.0.1:$registries_port" --population 10000 --latency-ms 20 > "$work/registries.out" &
 extra_pids=$!
 start_service --registries "$registries"
-token="$(awk '$1 == "platform" {print $2}' "$work/data/eligibility/new-tokens.txt")"
+token="$(awk '$1 == "platform" {print $2}' "$work/data/access/new-tokens.txt")"
 bench() { "$bin" eligibility bench --url "$url" --token "$token" --registries "$registries" --seconds "$seconds" --clients "$clients" "$@"; }
 fault() { curl -sf -X PUT -H 'Content-Type: application/json' -d "$2" "$registries/admin/faults/$1" > /dev/null; }
 for measure in nidi-gratis bando-pmi; do

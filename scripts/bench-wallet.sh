@@ -19,7 +19,7 @@ listen="127.0.0.1:$port"
 start_service --public-url "http://$listen" "$@"
 rows=()
 for run in $(seq "$runs"); do
-  row="$("$bin" wallet bench --url "$url" --tokens "$work/data/wallet/new-issuer-tokens.txt" \
+  row="$("$bin" wallet bench --url "$url" --tokens "$work/data/access/new-tokens.txt" \
     --clients "$clients" --seconds "$seconds" | tail -1)"
   echo "run $run: $row"
   rows+=("$row")

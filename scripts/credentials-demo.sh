@@ -7,7 +7,7 @@
 set -euo pipefail
 url="${1:-http://127.0.0.1:8080}"
 data="${2:-data}"
-tokens="$data/wallet/new-issuer-tokens.txt"
+tokens="$data/access/new-tokens.txt"
 [ -r "$tokens" ] || { echo "no $tokens: the issuer tokens are written there at the first start" >&2; exit 2; }
 inps="$(awk '$1 == "inps" {print $2}' "$tokens")"
 milano="$(awk '$1 == "comune-milano" {print $2}' "$tokens")"

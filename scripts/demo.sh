@@ -37,11 +37,14 @@ RUST_LOG=warn "$bin" serve --data data --did-docs did-docs --listen "${url#http:
 server=$!
 wait_line serve.out "sigillo listening on"
 export SIGILLO_URL="$url"
+# Every write needs a token of a role that may do it; the first start wrote one per role and
+# one per issuer to data/access/new-tokens.txt. The Comune di Milano stamps with its own.
+token() { awk -v name="$1" '$1 == name {print $2}' data/access/new-tokens.txt; }
 echo "registries on $registries (10,000 synthetic families, 20 ms per answer), Sigillo on $url, data in $work/data"
 
 part "1. The notary: the Comune stamps a deliberation; anyone verifies it offline"
 echo "Delibera di Giunta n. 42/2025: adesione a Nidi Gratis Plus 2025/26" > delibera.txt
-"$bin" stamp delibera.txt
+SIGILLO_TOKEN="$(token comune-milano)" "$bin" stamp delibera.txt
 "$bin" verify --receipt delibera.txt.receipt.json --file delibera.txt --notary-key did-docs/notary/did.json
 echo "Delibera di Giunta n. 43/2025" > delibera.txt
 if "$bin" verify --receipt delibera.txt.receipt.json --file delibera.txt --notary-key did-docs/notary/did.json; then

@@ -12,7 +12,7 @@ data="${2:-data}"
 bin="${3:-target/release/sigillo}"
 registries="${4:-http://127.0.0.1:8090}"
 did_docs="${5:-did-docs}"
-tokens="$data/eligibility/new-tokens.txt"
+tokens="$data/access/new-tokens.txt"
 [ -r "$tokens" ] || { echo "no $tokens: start the service with --registries (scripts/serve.sh does)" >&2; exit 2; }
 token() { awk -v who="$1" '$1 == who {print $2}' "$tokens"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }

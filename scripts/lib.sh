@@ -3,7 +3,8 @@
 #   start_service ARGS...  starts `sigillo serve ARGS` on 127.0.0.1:0 with a fresh data
 #                          directory under $work (made here, removed on exit), waits until it
 #                          listens, and sets $server (its pid) and $url; $listen, if set,
-#                          replaces 127.0.0.1:0
+#                          replaces 127.0.0.1:0. Exports SIGILLO_TOKEN, the operator's
+#                          token, which `sigillo stamp` and `sigillo bench` send.
 build_release() {
   cargo build --locked --release --bin sigillo
   bin="$PWD/target/release/sigillo"
@@ -17,4 +18,6 @@ start_service() {
   for _ in $(seq 100); do grep -q "listening on" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
   url="$(sed -n 's/^sigillo listening on //p' "$work/serve.out")"
   [ -n "$url" ] || { echo "the service did not start" >&2; cat "$work/serve.out" >&2; exit 1; }
+  SIGILLO_TOKEN="$(awk '$1 == "operator" {print $2}' "$work/data/access/new-tokens.txt")"
+  export SIGILLO_TOKEN
 }

@@ -40,7 +40,7 @@ print("| token | POST /v1/token/operations (1,000 transfers, durable; latency pe
       % (d["operations_per_second"], d["batch_latency_ms"]["p50"], d["batch_latency_ms"]["p99"]))
 PY
 
-inps="$(awk '$1 == "inps" {print $2}' "$data/wallet/new-issuer-tokens.txt")"
+inps="$(awk '$1 == "inps" {print $2}' "$data/access/new-tokens.txt")"
 for spec in "issue SD-JWT VC|--operation issue --format sd-jwt" "verify SD-JWT VC|--operation verify --format sd-jwt" \
             "issue VC 2.0 eddsa-rdfc-2022|--operation issue --format vc"; do
   echo "credentials: ${spec%%|*}, 32 clients"
@@ -50,10 +50,10 @@ for spec in "issue SD-JWT VC|--operation issue --format sd-jwt" "verify SD-JWT V
 done
 
 echo "wallets: apply to a call (OpenID4VP round trip), 8 clients"
-out="$("$bin" wallet bench --url "$url" --tokens "$data/wallet/new-issuer-tokens.txt" --clients 8 --seconds "$seconds" | tail -1)"
+out="$("$bin" wallet bench --url "$url" --tokens "$data/access/new-tokens.txt" --clients 8 --seconds "$seconds" | tail -1)"
 row wallet "apply to a call (request, present 2 credentials, check, store)" 8 "$(cell 4 <<<"$out")" "$(cell 5 <<<"$out")" "$(cell 6 <<<"$out")" "$(cell 7 <<<"$out")"
 
-platform="$(awk '$1 == "platform" {print $2}' "$data/eligibility/new-tokens.txt")"
+platform="$(awk '$1 == "platform" {print $2}' "$data/access/new-tokens.txt")"
 for measure in nidi-gratis bando-pmi; do
   echo "eligibility: $measure, 64 clients"
   out="$("$bin" eligibility bench --url "$url" --token "$platform" --registries "$registries" --measure "$measure" --clients 64 --seconds "$seconds" | tail -1)"

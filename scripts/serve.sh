@@ -19,8 +19,12 @@ registries="http://$registries_listen"
 cat <<TXT
 
 Sigillo (notary, RFC 3161 TSA, token ledger, credentials, wallets, eligibility) is starting on $url (data in ${SIGILLO_DATA:-./data}).
-Try, from another terminal in $PWD:
+Try, from another terminal in $PWD. Every write needs a bearer token of a role that may do it;
+the first start writes one per role (operator, platform, auditor) and one per issuer to
+${SIGILLO_DATA:-data}/access/new-tokens.txt (hand them out, then delete the file), and
+\`$bin tokens create|revoke|list\` manages them (docs/access.md):
 
+  export SIGILLO_TOKEN=\$(awk '\$1 == "operator" {print \$2}' ${SIGILLO_DATA:-data}/access/new-tokens.txt)
   echo "delibera n. 42" > delibera.txt
   $bin stamp --url $url delibera.txt            # hash locally, notarise, save delibera.txt.receipt.json
   $bin verify --receipt delibera.txt.receipt.json --file delibera.txt \\
@@ -35,7 +39,7 @@ Try, from another terminal in $PWD:
 
   An RFC 3161 "marca temporale" from the same ledger (the TSA chain is in data/tsa/):
   openssl ts -query -data delibera.txt -sha256 -cert -out delibera.tsq
-  curl -s -H 'Content-Type: application/timestamp-query' --data-binary @delibera.tsq \
+  curl -s -H "Authorization: Bearer \$SIGILLO_TOKEN" -H 'Content-Type: application/timestamp-query' --data-binary @delibera.tsq \
       $url/v1/tsa -o delibera.tsr
   openssl ts -verify -in delibera.tsr -data delibera.txt -CAfile ${SIGILLO_DATA:-data}/tsa/ca.pem
   openssl ts -reply -in delibera.tsr -text       # serial = entry number, time = block time
@@ -50,7 +54,7 @@ Try, from another terminal in $PWD:
   curl -s $url/v1/token/ledger                   # the ledger's name, authority, head
   curl -s $url/v1/token/classes                  # classes, rules, supply (public)
 
-  Verifiable credentials (issuer tokens are written once to data/wallet/new-issuer-tokens.txt):
+  Verifiable credentials (issuer tokens are written once to data/access/new-tokens.txt):
   scripts/credentials-demo.sh $url ${SIGILLO_DATA:-data}   # INPS issues an ISEE as SD-JWT VC and
                                                  # VC 2.0, verify, a refused issuer, revoke
   curl -s $url/v1/credentials/issuers            # issuers, their did:web DIDs and types
@@ -66,7 +70,7 @@ Try, from another terminal in $PWD:
 
   Eligibility (Nidi Gratis, a business call) from the simulated registries started beside the
   service on $registries (ANPR, INPS, nurseries, job centres, Registro Imprese, DURC; each answer
-  signed; tokens for platforms and operators are in ${SIGILLO_DATA:-data}/eligibility/new-tokens.txt):
+  signed; tokens for platforms and operators are in ${SIGILLO_DATA:-data}/access/new-tokens.txt):
   scripts/eligibility-demo.sh $url ${SIGILLO_DATA:-data} $bin $registries   # a family decided in real
                                                  # time, its credential and tokens, the nursery
                                                  # redeems, an offline replay, INPS down -> pending

@@ -9,7 +9,7 @@ set -euo pipefail
 url="${1:-http://127.0.0.1:8080}"
 data="${2:-data}"
 bin="${3:-target/release/sigillo}"
-tokens="$data/wallet/new-issuer-tokens.txt"
+tokens="$data/access/new-tokens.txt"
 [ -r "$tokens" ] || { echo "no $tokens: the issuer tokens are written there at the first start" >&2; exit 2; }
 token() { awk -v who="$1" '$1 == who {print $2}' "$tokens"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
@@ -57,7 +57,9 @@ read -r uri code < <(offer inps durc '{"vat_number": "01234567890", "regular": t
 
 step "It keeps its balance sheet in the wallet, stamped by the notary"
 echo "Bilancio 2025 - Officine Brambilla S.r.l." > "$work/bilancio-2025.txt"
-"$bin" wallet import-document "$work/bilancio-2025.txt"
+# The service's operator gives the company a holder token; it stamps with it.
+holder="$("$bin" tokens create --data "$data" --name officine-brambilla --role holder --scope 01234567890)"
+"$bin" wallet import-document "$work/bilancio-2025.txt" --token "$holder"
 
 step "Regione Lombardia publishes a call: DCQL query + rules (seat in Lombardy, < 50 employees, ATECO, DURC regular and valid)"
 camera="$(curl -sf "$url/issuers/camera-commercio-milano/did.json" | json 'd["id"]')"

@@ -124,11 +124,7 @@ fn records_in(server: &Server, state: &str) -> Vec<Value> {
 fn stamp(server: &Server, dir: &Path, name: &str) -> PathBuf {
     let file = dir.join(name);
     std::fs::write(&file, format!("{name}: a document of the Comune\n")).unwrap();
-    let out = sigillo()
-        .args(["stamp", "--url", &server.url])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = server.stamp().arg(&file).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -206,10 +202,16 @@ fn upgrade_and_check(dir: &Path, file: &Path, server: &Server, rpc: &str) -> (i3
     )
 }
 
-/// `POST /v1/notary/anchors`: anchor now.
+/// `POST /v1/notary/anchors`: anchor now (an operator's; nobody else's).
 fn request_anchor(server: &Server) {
+    let url = format!("{}/v1/notary/anchors", server.url);
+    let client = reqwest::blocking::Client::new();
+    assert_eq!(client.post(&url).send().unwrap().status(), 401);
+    let auditor = client.post(&url).bearer_auth(server.token("auditor"));
+    assert_eq!(auditor.send().unwrap().status(), 403);
     let response = reqwest::blocking::Client::new()
         .post(format!("{}/v1/notary/anchors", server.url))
+        .bearer_auth(server.token("operator"))
         .send()
         .unwrap();
     assert_eq!(response.status(), 202);

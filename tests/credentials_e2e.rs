@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sigillo_e2e::{Server, TempDir};
 
 fn tokens(dir: &std::path::Path) -> std::collections::HashMap<String, String> {
-    std::fs::read_to_string(dir.join("data/wallet/new-issuer-tokens.txt"))
+    std::fs::read_to_string(dir.join("data/access/new-tokens.txt"))
         .unwrap()
         .lines()
         .map(|line| {
@@ -90,14 +90,14 @@ fn issue_verify_revoke_and_survive_kill_9() {
     // The tokens file and the keys are readable by the service's user only.
     use std::os::unix::fs::PermissionsExt as _;
     for file in [
-        "new-issuer-tokens.txt",
-        "issuers/inps/ed25519.key",
-        "issuers/inps/p256.pk8",
-        "issuers/inps/token.sha256",
+        "access/new-tokens.txt",
+        "access/tokens.json",
+        "wallet/issuers/inps/ed25519.key",
+        "wallet/issuers/inps/p256.pk8",
     ] {
         let mode = dir
             .0
-            .join("data/wallet")
+            .join("data")
             .join(file)
             .metadata()
             .unwrap()

@@ -23,6 +23,7 @@ const URL: &str = "http://127.0.0.1:9";
 
 fn open(dir: &std::path::Path, external: Vec<ExternalIssuer>) -> Credentials {
     Credentials::open(CredentialsConfig {
+        access: None,
         data_dir: dir.to_path_buf(),
         public_url: URL.into(),
         did_host: "127.0.0.1:9".into(),

@@ -45,11 +45,7 @@ fn stamp_verify_and_audit_with_the_cli() {
         )
         .unwrap();
     }
-    let (code, stdout, stderr) = output(
-        sigillo()
-            .args(["stamp", "--batch", "64", "--url", &server.url])
-            .arg(&docs),
-    );
+    let (code, stdout, stderr) = output(server.stamp().args(["--batch", "64"]).arg(&docs));
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("stamped 300 files"), "{stdout}");
 
@@ -128,11 +124,7 @@ fn stamp_verify_and_audit_with_the_cli() {
     let (code, stdout, stderr) = audit();
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("300 entries in all"), "{stdout}");
-    let (code, stdout, stderr) = output(
-        sigillo()
-            .args(["stamp", "--url", &server.url])
-            .arg(docs.join("doc8.txt")),
-    );
+    let (code, stdout, stderr) = output(server.stamp().arg(docs.join("doc8.txt")));
     assert_eq!(code, 0, "{stdout}{stderr}");
     let (code, stdout, stderr) = audit();
     assert_eq!(code, 0, "{stdout}{stderr}");
@@ -153,6 +145,7 @@ struct Acknowledged {
 /// Clients submit until stopped; returns everything acknowledged.
 fn load(
     url: &str,
+    token: &str,
     clients: usize,
     stop: &Arc<AtomicBool>,
     round: u64,
@@ -160,6 +153,7 @@ fn load(
     (0..clients as u64)
         .map(|client| {
             let (url, stop) = (format!("{url}/v1/notary/entries"), Arc::clone(stop));
+            let token = token.to_owned();
             std::thread::spawn(move || {
                 let http = reqwest::blocking::Client::builder()
                     .timeout(Duration::from_secs(5))
@@ -181,6 +175,7 @@ fn load(
                     sequence += 1;
                     let Ok(response) = http
                         .post(&url)
+                        .bearer_auth(&token)
                         .json(&serde_json::json!({ "entries": entries }))
                         .send()
                     else {
@@ -243,7 +238,7 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
 
     for round in 0..3u64 {
         let stop = Arc::new(AtomicBool::new(false));
-        let clients = load(&server.url, 8, &stop, round);
+        let clients = load(&server.url, &server.token("operator"), 8, &stop, round);
         std::thread::sleep(Duration::from_millis(700));
         // SIGKILL while the clients are still submitting.
         server.kill();
@@ -324,10 +319,7 @@ fn audit_detects_a_rewritten_history() {
     {
         let server = Server::start(&dir.0, &[]);
         for _ in 0..3 {
-            assert_eq!(
-                output(sigillo().args(["stamp", "--url", &server.url]).arg(&doc)).0,
-                0
-            );
+            assert_eq!(output(server.stamp().arg(&doc)).0, 0);
         }
         let (code, stdout, stderr) = output(
             sigillo()
@@ -348,10 +340,7 @@ fn audit_detects_a_rewritten_history() {
     let server = Server::start(&forged.0, &[]);
     std::fs::write(&doc, "something else\n").unwrap();
     for _ in 0..5 {
-        assert_eq!(
-            output(sigillo().args(["stamp", "--url", &server.url]).arg(&doc)).0,
-            0
-        );
+        assert_eq!(output(server.stamp().arg(&doc)).0, 0);
     }
     let before = std::fs::read_to_string(&state).unwrap();
     let (code, stdout, stderr) = output(
@@ -409,7 +398,7 @@ fn sigterm_seals_what_was_accepted_and_exits_cleanly() {
     let mut server = Server::start(&dir.0, &args);
     let key = key_of(&server);
     let stop = Arc::new(AtomicBool::new(false));
-    let clients = load(&server.url, 4, &stop, 0);
+    let clients = load(&server.url, &server.token("operator"), 4, &stop, 0);
     std::thread::sleep(Duration::from_millis(400));
     let status = std::process::Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])

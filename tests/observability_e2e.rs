@@ -24,10 +24,12 @@ fn health_readiness_and_metrics() {
     let ready = client.get(format!("{url}/readyz")).send().unwrap();
     assert_eq!(ready.status(), 200);
 
+    let operator = server.token("operator");
     // Two stamps, a refused submission, two lookups of unknown calls.
     for entry in ["11", "22"] {
         let response = client
             .post(format!("{url}/v1/notary/entries"))
+            .bearer_auth(&operator)
             .json(&json!({"entries": [entry.repeat(32)]}))
             .send()
             .unwrap();
@@ -35,6 +37,7 @@ fn health_readiness_and_metrics() {
     }
     let refused = client
         .post(format!("{url}/v1/notary/entries"))
+        .bearer_auth(&operator)
         .json(&json!({"entries": ["not hex"]}))
         .send()
         .unwrap();

@@ -38,6 +38,7 @@ fn python_peer(args: &[&str], dir: &Path) -> (i32, String) {
 fn post_query(server: &Server, query: &Path, reply: &Path, content_type: &str) -> u16 {
     let response = reqwest::blocking::Client::new()
         .post(format!("{}/v1/tsa", server.url))
+        .bearer_auth(server.token("operator"))
         .header("content-type", content_type)
         .body(std::fs::read(query).unwrap())
         .send()

@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use sigillo_e2e::{sigillo, Server, TempDir};
 
 fn tokens(dir: &Path) -> std::collections::HashMap<String, String> {
-    std::fs::read_to_string(dir.join("data/wallet/new-issuer-tokens.txt"))
+    std::fs::read_to_string(dir.join("data/access/new-tokens.txt"))
         .unwrap()
         .lines()
         .map(|line| {
@@ -184,11 +184,18 @@ fn citizens_and_companies_fill_their_wallets_and_apply_to_a_call() {
     }
     let document = dir.0.join("bilancio-2025.pdf");
     std::fs::write(&document, b"%PDF-1.7 bilancio 2025 Officine Brambilla").unwrap();
+    // The company stamps with its own holder token, made by the operator.
+    let holder = server.create_token("officine-brambilla", "holder", "01234567890");
     let (ok, out, err) = wallet(
         url,
         &company,
         "company pass",
-        &["import-document", document.to_str().unwrap()],
+        &[
+            "import-document",
+            document.to_str().unwrap(),
+            "--token",
+            &holder,
+        ],
     );
     assert!(ok, "{err}");
     assert!(out.contains("stamped in block"), "{out}");
@@ -468,11 +475,17 @@ fn a_wallet_killed_while_saving_is_never_half_written() {
     let count = |out: &str| out.matches("document ").count();
     // One import to the end, timed: the kills below land across that span.
     let started = std::time::Instant::now();
+    let holder = server.create_token("citizen", "holder", "*");
     let (ok, _, err) = wallet(
         &server.url,
         &file,
         "kill passphrase",
-        &["import-document", document.to_str().unwrap()],
+        &[
+            "import-document",
+            document.to_str().unwrap(),
+            "--token",
+            &holder,
+        ],
     );
     assert!(ok, "{err}");
     let span = started.elapsed().as_millis() as u64;
@@ -483,6 +496,7 @@ fn a_wallet_killed_while_saving_is_never_half_written() {
             .env("SIGILLO_WALLET", &file)
             .env("SIGILLO_WALLET_PASSPHRASE", "kill passphrase")
             .env("SIGILLO_URL", &server.url)
+            .env("SIGILLO_TOKEN", &holder)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -151,9 +151,19 @@ struct AppState {
     did_document: Option<Arc<Value>>,
 }
 
+/// Wraps a router's write routes, for example in an access check: `sigillo serve` passes one
+/// made with the `access` crate; [`open`] leaves them as they are.
+pub type Guard<'a> = &'a dyn Fn(Router) -> Router;
+
+/// The guard that lets every caller write (tests, and a library user with its own gate).
+pub fn open(router: Router) -> Router {
+    router
+}
+
 /// The notary's routes. `did_document`, when given, is served at `did_path` (the path its
-/// did:web DID resolves to, such as `/notary/did.json`).
-pub fn router(notary: Notary, did_document: Option<(String, Value)>) -> Router {
+/// did:web DID resolves to, such as `/notary/did.json`). `guard` wraps the write route,
+/// `POST /v1/notary/entries`.
+pub fn router(notary: Notary, did_document: Option<(String, Value)>, guard: Guard) -> Router {
     let (did_path, document) = match did_document {
         Some((path, document)) => (Some(path), Some(Arc::new(document))),
         None => (None, None),
@@ -162,8 +172,12 @@ pub fn router(notary: Notary, did_document: Option<(String, Value)>) -> Router {
         notary,
         did_document: document,
     };
+    let writes = guard(
+        Router::new()
+            .route("/v1/notary/entries", post(submit))
+            .with_state(state.clone()),
+    );
     let mut router = Router::new()
-        .route("/v1/notary/entries", post(submit))
         .route("/v1/notary/entries/{digest}", get(receipts))
         .route("/v1/notary/checkpoint", get(latest_checkpoint))
         .route("/v1/notary/checkpoints/{size}", get(checkpoint))
@@ -177,8 +191,9 @@ pub fn router(notary: Notary, did_document: Option<(String, Value)>) -> Router {
         router = router.route(&path, get(did_document_handler));
     }
     router
-        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(state)
+        .merge(writes)
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
@@ -429,14 +444,21 @@ struct TsaState {
 }
 
 /// The time-stamp authority's routes: `POST /v1/tsa` (RFC 3161 over HTTP), and its
-/// certificates at `GET /v1/tsa/ca.pem` and `GET /v1/tsa/certs` (TSA then CA).
-pub fn tsa_router(tsa: Arc<Tsa>, notary: Notary) -> Router {
+/// certificates at `GET /v1/tsa/ca.pem` and `GET /v1/tsa/certs` (TSA then CA). `guard` wraps
+/// `POST /v1/tsa`.
+pub fn tsa_router(tsa: Arc<Tsa>, notary: Notary, guard: Guard) -> Router {
+    let state = TsaState { tsa, notary };
+    let writes = guard(
+        Router::new()
+            .route("/v1/tsa", post(timestamp))
+            .with_state(state.clone()),
+    );
     Router::new()
-        .route("/v1/tsa", post(timestamp))
         .route("/v1/tsa/ca.pem", get(tsa_ca))
         .route("/v1/tsa/certs", get(tsa_certs))
+        .with_state(state)
+        .merge(writes)
         .layer(DefaultBodyLimit::max(crate::tsa::REQUEST_BYTES_MAX))
-        .with_state(TsaState { tsa, notary })
 }
 
 fn timestamp_reply(status: StatusCode, der: Vec<u8>) -> Response {
@@ -532,13 +554,21 @@ const ANCHORS_LISTED_MAX: usize = 100;
 
 /// The anchoring routes: `GET /v1/notary/anchors` (the account, the contract, the latest
 /// records, the last failure), `POST /v1/notary/anchors` (anchor now), and
-/// `POST /v1/notary/receipts/upgrade` (a `signed` receipt in, an `anchored` one out).
-pub fn anchor_router(anchorer: Arc<Anchorer>, notary: Notary) -> Router {
+/// `POST /v1/notary/receipts/upgrade` (a `signed` receipt in, an `anchored` one out). `guard`
+/// wraps `POST /v1/notary/anchors`.
+pub fn anchor_router(anchorer: Arc<Anchorer>, notary: Notary, guard: Guard) -> Router {
+    let state = AnchorRoutes { anchorer, notary };
+    let writes = guard(
+        Router::new()
+            .route("/v1/notary/anchors", post(request_anchor))
+            .with_state(state.clone()),
+    );
     Router::new()
-        .route("/v1/notary/anchors", get(anchors).post(request_anchor))
+        .route("/v1/notary/anchors", get(anchors))
         .route("/v1/notary/receipts/upgrade", post(upgrade))
+        .with_state(state)
+        .merge(writes)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
-        .with_state(AnchorRoutes { anchorer, notary })
 }
 
 async fn anchors(State(state): State<AnchorRoutes>) -> Json<Value> {

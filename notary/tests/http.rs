@@ -35,7 +35,7 @@ fn fixture(name: &str) -> Fixture {
     let mut config = NotaryConfig::new(ORIGIN);
     config.block_interval_ms = 5;
     let notary = Notary::open(&dir, signer, config).unwrap();
-    let app = notary::http::router(notary.clone(), None);
+    let app = notary::http::router(notary.clone(), None, &notary::http::open);
     Fixture { notary, app, dir }
 }
 

@@ -50,6 +50,9 @@ pub struct BenchArgs {
     /// (`--batch` is ignored).
     #[arg(long)]
     tsa: bool,
+    /// A bearer token that may stamp (issuer, platform, operator or authority).
+    #[arg(long, env = "SIGILLO_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[derive(Default)]
@@ -108,6 +111,7 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
         }
         .to_owned(),
         tsa: args.tsa,
+        authorization: args.token.as_ref().map(|token| format!("Bearer {token}")),
     });
     let batch = if args.tsa { 1 } else { args.batch };
     let stop = Arc::new(AtomicBool::new(false));
@@ -262,7 +266,7 @@ async fn run_client(
             }
             let connection = sender.as_mut().expect("connected above");
             connection.ready().await?;
-            let request = hyper::Request::post(&target.path)
+            let mut request = hyper::Request::post(&target.path)
                 .header(hyper::header::HOST, &target.authority)
                 .header(
                     hyper::header::CONTENT_TYPE,
@@ -273,6 +277,12 @@ async fn run_client(
                     },
                 )
                 .body(Full::new(text))?;
+            if let Some(authorization) = &target.authorization {
+                request.headers_mut().insert(
+                    hyper::header::AUTHORIZATION,
+                    hyper::header::HeaderValue::from_str(authorization)?,
+                );
+            }
             let response = connection.send_request(request).await?;
             let status = response.status();
             let bytes = response.into_body().collect().await?.to_bytes();
@@ -342,6 +352,8 @@ struct Target {
     authority: String,
     path: String,
     tsa: bool,
+    /// `Bearer TOKEN`, when given.
+    authorization: Option<String>,
 }
 
 /// A non-negative INTEGER's content octets: leading zeros dropped, a zero added before a high bit.

@@ -121,65 +121,6 @@ pub enum EligibilityCommand {
     Review(ReviewArgs),
     /// Load-test decisions over HTTP, bounded in time, with the simulator's applicants.
     Bench(BenchArgs),
-    /// Create, revoke or list the API's bearer tokens (in DATA/eligibility/access.json; a
-    /// running service picks changes up within a second).
-    Tokens {
-        #[command(subcommand)]
-        command: TokensCommand,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum TokensCommand {
-    /// Create a token and print it (once: only its hash is kept).
-    Create {
-        /// The data directory of the service.
-        #[arg(long, default_value = "data", env = "SIGILLO_DATA")]
-        data: PathBuf,
-        /// Who holds it (recorded in reviews).
-        #[arg(long)]
-        name: String,
-        /// Its role.
-        #[arg(long, value_enum)]
-        role: orchestrator::access::Role,
-    },
-    /// Revoke the token with this name.
-    Revoke {
-        /// The data directory of the service.
-        #[arg(long, default_value = "data", env = "SIGILLO_DATA")]
-        data: PathBuf,
-        /// The token's name.
-        #[arg(long)]
-        name: String,
-    },
-    /// List the tokens' names and roles.
-    List {
-        /// The data directory of the service.
-        #[arg(long, default_value = "data", env = "SIGILLO_DATA")]
-        data: PathBuf,
-    },
-}
-
-fn tokens(command: TokensCommand) -> anyhow::Result<()> {
-    use orchestrator::access;
-    let dir = |data: &std::path::Path| data.join("eligibility");
-    match command {
-        TokensCommand::Create { data, name, role } => {
-            let token = access::create(&dir(&data), &name, role)?;
-            println!("{token}");
-            eprintln!("created {name} ({role:?}); the token is shown only now");
-        }
-        TokensCommand::Revoke { data, name } => {
-            access::revoke(&dir(&data), &name)?;
-            eprintln!("revoked {name}");
-        }
-        TokensCommand::List { data } => {
-            for (name, role) in access::list(&dir(&data))? {
-                println!("{name} {}", format!("{role:?}").to_lowercase());
-            }
-        }
-    }
-    Ok(())
 }
 
 #[derive(Args, Clone)]
@@ -285,7 +226,6 @@ pub fn run(command: EligibilityCommand) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             EligibilityCommand::Bench(args) => bench(args).await.map(|()| ExitCode::SUCCESS),
-            EligibilityCommand::Tokens { command } => tokens(command).map(|()| ExitCode::SUCCESS),
         }
     })
 }

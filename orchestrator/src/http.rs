@@ -1,8 +1,10 @@
 //! The eligibility API's HTTP edge (axum): routes, bearer-token roles, limits and the JSON
 //! error body `{"error": CODE, "message": TEXT, "field"?: NAME}`.
 //!
-//! - `POST /v1/eligibility/{measure}/applications` (platform): decide an application.
-//! - `GET /v1/eligibility/decisions/{id}` and `…/{id}/evidence` (platform, operator, auditor).
+//! - `POST /v1/eligibility/{measure}/applications` (platform, for the measures in its scope):
+//!   decide an application.
+//! - `GET /v1/eligibility/decisions/{id}` and `…/{id}/evidence` (operator, auditor, and the
+//!   platforms whose scope has the decision's measure).
 //! - `GET /v1/eligibility/reviews` and `POST /v1/eligibility/reviews/{id}` (operator).
 //! - `GET /v1/eligibility/measures[/{measure}]`, `GET /v1/eligibility/registries`: public.
 
@@ -17,7 +19,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::access::{Access, Grant, Role};
+use access::{Access, Denied, Grant, Role};
+
 use crate::eligibility::{Eligibility, Error};
 
 /// The largest request body, in bytes.
@@ -25,11 +28,11 @@ pub const REQUEST_BODY_BYTES_MAX: usize = 16 * 1024;
 
 struct Api {
     service: Arc<Eligibility>,
-    access: Access,
+    access: Arc<Access>,
 }
 
-/// The eligibility router.
-pub fn router(service: Arc<Eligibility>, access: Access) -> Router {
+/// The eligibility router; `access` says who may call it.
+pub fn router(service: Arc<Eligibility>, access: Arc<Access>) -> Router {
     let api = Arc::new(Api { service, access });
     Router::new()
         .route("/v1/eligibility/{measure}/applications", post(apply))
@@ -104,30 +107,19 @@ fn error_response(error: Error) -> Response {
     }
 }
 
+impl From<Denied> for Refusal {
+    fn from(denied: Denied) -> Refusal {
+        Refusal {
+            status: denied.status(),
+            code: denied.code(),
+            message: denied.to_string(),
+        }
+    }
+}
+
 /// The caller's grant, if its bearer token has one of `roles`.
 fn authorise(api: &Api, headers: &HeaderMap, roles: &[Role]) -> Result<Grant, Refusal> {
-    let unauthorised = |message: &str| Refusal {
-        status: StatusCode::UNAUTHORIZED,
-        code: "unauthorized",
-        message: message.to_owned(),
-    };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or_else(|| unauthorised("send Authorization: Bearer TOKEN"))?;
-    let grant = api
-        .access
-        .check(token.trim())
-        .ok_or_else(|| unauthorised("the token is not valid"))?;
-    if !roles.contains(&grant.role) {
-        return Err(Refusal {
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-            message: format!("the {:?} role may not do this", grant.role).to_lowercase(),
-        });
-    }
-    Ok(grant)
+    Ok(api.access.authorise(headers, roles)?)
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
@@ -144,7 +136,9 @@ async fn apply(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(refusal) = authorise(&api, &headers, &[Role::Platform]) {
+    if let Err(refusal) =
+        authorise(&api, &headers, &[Role::Platform]).and_then(|grant| Ok(grant.require(&measure)?))
+    {
         return refusal.into_response();
     }
     let request = match parse(&body) {
@@ -160,14 +154,26 @@ async fn apply(
 /// The roles that may read decisions and evidence.
 const READERS: &[Role] = &[Role::Platform, Role::Operator, Role::Auditor];
 
-/// A read of one decision: the caller must be a reader.
+/// A read of decision `id`: the caller must be a reader, and a platform's scope must have the
+/// decision's measure.
 fn read(
     api: &Api,
     headers: &HeaderMap,
+    id: &str,
     read: impl FnOnce(&Eligibility) -> Result<Value, Error>,
 ) -> Response {
-    if let Err(refusal) = authorise(api, headers, READERS) {
-        return refusal.into_response();
+    let grant = match authorise(api, headers, READERS) {
+        Ok(grant) => grant,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if grant.role == Role::Platform {
+        let measure = match api.service.decision(id) {
+            Ok(decision) => decision["measure"].as_str().unwrap_or_default().to_owned(),
+            Err(error) => return error_response(error),
+        };
+        if let Err(denied) = grant.require(&measure) {
+            return Refusal::from(denied).into_response();
+        }
     }
     match read(&api.service) {
         Ok(value) => Json(value).into_response(),
@@ -180,7 +186,7 @@ async fn decision(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    read(&api, &headers, |service| service.decision(&id))
+    read(&api, &headers, &id, |service| service.decision(&id))
 }
 
 async fn evidence(
@@ -188,7 +194,7 @@ async fn evidence(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    read(&api, &headers, |service| service.evidence(&id))
+    read(&api, &headers, &id, |service| service.evidence(&id))
 }
 
 #[derive(Deserialize)]

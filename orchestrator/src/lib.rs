@@ -5,7 +5,6 @@
 //!   register, the job centres, Registro Imprese, DURC), each signing its answers.
 //! - [`rules`]: rules as code, dated and hashed, evaluated as a pure function of the facts.
 
-pub mod access;
 pub mod client;
 pub mod codes;
 pub mod eligibility;

@@ -11,6 +11,7 @@ mod protection;
 mod serve;
 mod stamp;
 mod token;
+mod tokens_cli;
 mod trust;
 mod verify;
 mod wallet_cli;
@@ -57,6 +58,12 @@ enum Command {
     Eligibility {
         #[command(subcommand)]
         command: eligibility_cli::EligibilityCommand,
+    },
+    /// Create, revoke or list the bearer tokens of every module (DATA/access/tokens.json; a
+    /// running service picks changes up within a second).
+    Tokens {
+        #[command(subcommand)]
+        command: tokens_cli::TokensCommand,
     },
     /// Replay a decision offline from its evidence: registry signatures, rules, receipts.
     Replay(eligibility_cli::ReplayArgs),
@@ -123,6 +130,7 @@ fn main() -> ExitCode {
             Ok(code) => return code,
             Err(error) => Err(error),
         },
+        Command::Tokens { command } => tokens_cli::run(command),
         Command::Replay(args) => match eligibility_cli::replay(args) {
             Ok(code) => return code,
             Err(error) => Err(error),
@@ -143,6 +151,18 @@ fn main() -> ExitCode {
 
 /// The default service address, for the commands that talk to it.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// Default headers with `Authorization: Bearer TOKEN` when a token is given.
+pub fn bearer_headers(token: Option<&str>) -> anyhow::Result<reqwest::header::HeaderMap> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| anyhow::anyhow!("the token is not a valid header value"))?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    Ok(headers)
+}
 
 /// A path with `.receipt.json` appended to the file name.
 pub fn receipt_path(file: &std::path::Path) -> PathBuf {

@@ -3,7 +3,7 @@
 //! and seals what waits.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -151,6 +151,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let cors = crate::protection::cors(&args.cors_origins)?;
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
+    let access = open_access(&args.data)?;
+    let stampers = |router| access::guard(router, access.clone(), STAMPERS);
+    let operators = |router| access::guard(router, access.clone(), &[access::Role::Operator]);
     let key = keys::load_or_generate(&args.data.join("notary.key"))?;
     let signer = NoteSigner::new(&args.origin, key)?;
     let mut config = NotaryConfig::new(&args.origin);
@@ -223,19 +226,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let mut app = notary::http::router(notary.clone(), Some(("/notary/did.json".into(), document)))
-        .merge(notary::http::tsa_router(Arc::new(tsa), notary.clone()));
+    let mut app = notary::http::router(
+        notary.clone(),
+        Some(("/notary/did.json".into(), document)),
+        &stampers,
+    )
+    .merge(notary::http::tsa_router(
+        Arc::new(tsa),
+        notary.clone(),
+        &stampers,
+    ));
     if let Some(anchorer) = &anchorer {
         app = app.merge(notary::http::anchor_router(
             Arc::clone(anchorer),
             notary.clone(),
+            &operators,
         ));
     }
     let app = app.merge(token::http::router(ledger.clone(), clock));
 
     // Credentials: the issuers' keys and token hashes under data/wallet, their DID documents
     // under did-docs/issuers and at /issuers/ID/did.json.
-    let credentials = open_credentials(&args, &public_url, host)?;
+    let credentials = open_credentials(&args, &public_url, host, access.clone())?;
     for issuer in credentials.issuers() {
         let dir = args.did_docs.join("issuers").join(&issuer.id);
         std::fs::create_dir_all(&dir)?;
@@ -244,17 +256,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&issuer.document())? + "\n",
         )?;
     }
-    if !credentials.new_tokens().is_empty() {
-        let text: String = credentials
-            .new_tokens()
-            .iter()
-            .map(|(issuer, token)| format!("{issuer} {token}\n"))
-            .collect();
-        let path = args.data.join("wallet").join("new-issuer-tokens.txt");
-        keys::write_durably(&path, text.as_bytes(), 0o600)?;
+    if access.new_tokens_path().exists() {
         println!(
-            "new issuer tokens (hand them out, then delete the file): {}",
-            path.display()
+            "new tokens (hand them out, then delete the file): {}",
+            access.new_tokens_path().display()
         );
     }
     let credentials = Arc::new(credentials);
@@ -267,7 +272,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let app = app
         .merge(wallet::http::router(credentials.clone()))
         .merge(wallet::http::calls_router(calls.clone()))
-        .merge(wallet::hosted::router(Arc::new(hosted)));
+        .merge(wallet::hosted::router(Arc::new(hosted), &operators));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -276,8 +281,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Eligibility: the registries' pinned keys, decisions under data/eligibility.
     let (app, eligibility) = match &args.registries {
         Some(url) => {
-            let (router, eligibility) =
-                open_eligibility(&args, url, notary.clone(), ledger.clone(), credentials)?;
+            let (router, eligibility) = open_eligibility(
+                &args,
+                url,
+                notary.clone(),
+                ledger.clone(),
+                credentials,
+                access.clone(),
+            )?;
             (app.merge(router), Some(eligibility))
         }
         None => (app, None),
@@ -417,12 +428,57 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// The eligibility service and its router: the registries' keys (given, pinned, or fetched
 /// and pinned), the store, the access tokens, and the minter (started in the runtime).
+/// Who may stamp (`POST /v1/notary/entries`, `POST /v1/tsa`): every role but the auditor,
+/// which changes nothing.
+const STAMPERS: &[access::Role] = &[
+    access::Role::Authority,
+    access::Role::Issuer,
+    access::Role::Platform,
+    access::Role::Holder,
+    access::Role::Operator,
+];
+
+/// The bearer tokens of every module, in `DATA/access`. The first start makes a platform, an
+/// operator and an auditor token (the credentials module adds one per issuer) and writes them
+/// to `new-tokens.txt`; tokens of an earlier version's eligibility store are carried over.
+fn open_access(data: &Path) -> anyhow::Result<Arc<access::Access>> {
+    let access = access::Access::open(&data.join("access")).context("opening the access tokens")?;
+    let legacy = data.join("eligibility").join("access.json");
+    if let Ok(bytes) = std::fs::read(&legacy) {
+        #[derive(serde::Deserialize)]
+        struct OldGrant {
+            name: String,
+            role: access::Role,
+            sha256: String,
+        }
+        let grants: Vec<OldGrant> = serde_json::from_slice(&bytes)
+            .with_context(|| format!("reading the earlier tokens in {}", legacy.display()))?;
+        for grant in grants {
+            access.import(
+                &grant.name,
+                grant.role,
+                &[access::ANY.into()],
+                &grant.sha256,
+            )?;
+        }
+    }
+    for (name, role) in [
+        ("platform", access::Role::Platform),
+        ("operator", access::Role::Operator),
+        ("auditor", access::Role::Auditor),
+    ] {
+        access.ensure(name, role, &[access::ANY.into()])?;
+    }
+    Ok(Arc::new(access))
+}
+
 fn open_eligibility(
     args: &ServeArgs,
     url: &str,
     notary: Notary,
     ledger: token::Ledger,
     credentials: Arc<wallet::Credentials>,
+    access: Arc<access::Access>,
 ) -> anyhow::Result<(axum::Router, Arc<orchestrator::eligibility::Eligibility>)> {
     use orchestrator::registries;
     let dir = args.data.join("eligibility");
@@ -464,14 +520,6 @@ fn open_eligibility(
     let client = orchestrator::client::RegistryClient::new(config, keys);
     let store = orchestrator::store::Store::open(&dir.join("db"))
         .context("opening the eligibility store")?;
-    let access =
-        orchestrator::access::Access::open(&dir).context("opening the eligibility tokens")?;
-    if dir.join("new-tokens.txt").exists() {
-        println!(
-            "new eligibility tokens (hand them out, then delete the file): {}",
-            dir.join("new-tokens.txt").display()
-        );
-    }
     let authority = keys::load_or_generate(&args.data.join("token-authority.key"))?;
     let issuer = keys::load_or_generate(&dir.join("token-issuer.key"))?;
     let minter = orchestrator::minter::Minter::start(ledger, authority, issuer);
@@ -516,6 +564,7 @@ fn open_credentials(
     args: &ServeArgs,
     public_url: &str,
     host: &str,
+    access: Arc<access::Access>,
 ) -> anyhow::Result<wallet::Credentials> {
     let read = |path: &PathBuf| -> anyhow::Result<String> {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
@@ -535,6 +584,7 @@ fn open_credentials(
         None => Vec::new(),
     };
     wallet::Credentials::open(wallet::CredentialsConfig {
+        access: Some(access),
         data_dir: args.data.join("wallet"),
         public_url: public_url.to_owned(),
         did_host: host.to_owned(),

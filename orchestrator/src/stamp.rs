@@ -34,6 +34,9 @@ pub struct StampArgs {
     /// Entries per request (1 to 10000).
     #[arg(long, default_value_t = 1000)]
     batch: usize,
+    /// A bearer token that may stamp (issuer, platform, operator or authority).
+    #[arg(long, env = "SIGILLO_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 /// SHA-256 of a file, streamed.
@@ -137,6 +140,7 @@ pub fn run(args: StampArgs) -> anyhow::Result<()> {
 async fn submit_all(args: &StampArgs, items: Vec<Item>) -> anyhow::Result<(u64, u64)> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
+        .default_headers(crate::bearer_headers(args.token.as_deref())?)
         .build()?;
     let url = format!("{}/v1/notary/entries", args.url.trim_end_matches('/'));
     let total = items.len();

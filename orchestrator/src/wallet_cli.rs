@@ -71,6 +71,9 @@ pub enum WalletCommand {
         /// The service whose notary stamps it.
         #[arg(long, default_value = crate::DEFAULT_URL, env = "SIGILLO_URL")]
         url: String,
+        /// A bearer token that may stamp (a holder's own, given by the service's operator).
+        #[arg(long, env = "SIGILLO_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
     /// Receive a credential offer (OpenID4VCI, pre-authorized code).
     Receive {
@@ -237,6 +240,7 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
             document,
             media_type: given,
             url,
+            token,
         } => {
             let mut wallet = open(&file)?;
             let bytes = std::fs::read(&document)
@@ -245,7 +249,10 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
             let salt = hex::encode(rand::random::<[u8; 32]>());
             let entry =
                 crate::stamp::entry_for(&content, Some(&salt)).map_err(anyhow::Error::msg)?;
-            let client = http()?;
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .default_headers(crate::bearer_headers(token.as_deref())?)
+                .build()?;
             let bundle = runtime.block_on(crate::stamp::submit(
                 &client,
                 &format!("{}/v1/notary/entries", url.trim_end_matches('/')),

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use access::{Access, Role};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
-use orchestrator::access::Access;
 use orchestrator::client::{ClientConfig, RegistryClient};
 use orchestrator::eligibility::{ApplicationRequest, Eligibility};
 use orchestrator::evidence::{self, Answer, Exchange};
@@ -36,6 +36,8 @@ struct Setup {
     app: axum::Router,
     platform: String,
     operator: String,
+    /// A platform whose scope is the business call only.
+    pmi_platform: String,
     notary: notary::Notary,
     keys: HashMap<Registry, wallet::jose::PublicKey>,
 }
@@ -86,19 +88,14 @@ async fn setup(name: &str) -> Setup {
         None,
         None,
     ));
-    let access = Access::open(&dir).unwrap();
-    let tokens = std::fs::read_to_string(dir.join("new-tokens.txt")).unwrap();
-    let token = |role: &str| {
-        tokens
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{role} ")))
-            .unwrap()
-            .to_owned()
-    };
+    let access = Access::open(&dir.join("access")).unwrap();
+    let token =
+        |name: &str, role: Role, scope: &str| access.create(name, role, &[scope.into()]).unwrap();
     Setup {
-        app: orchestrator::http::router(service.clone(), access),
-        platform: token("platform"),
-        operator: token("operator"),
+        platform: token("platform", Role::Platform, "*"),
+        operator: token("operator", Role::Operator, "*"),
+        pmi_platform: token("pmi", Role::Platform, "bando-pmi"),
+        app: orchestrator::http::router(service.clone(), Arc::new(access)),
         dir,
         registries,
         service,
@@ -671,6 +668,7 @@ async fn the_api_refuses_bad_input_and_callers_and_stores_nothing() {
         (apply, None, good.to_string(), StatusCode::UNAUTHORIZED, "unauthorized"),
         (apply, Some("elig_wrong"), good.to_string(), StatusCode::UNAUTHORIZED, "unauthorized"),
         (apply, operator, good.to_string(), StatusCode::FORBIDDEN, "forbidden"),
+        (apply, Some(setup.pmi_platform.as_str()), good.to_string(), StatusCode::FORBIDDEN, "forbidden"),
         (apply, platform, "{not json".into(), StatusCode::BAD_REQUEST, "malformed"),
         (apply, platform, json!({"fiscal_code": "X", "extra": 1}).to_string(), StatusCode::BAD_REQUEST, "malformed"),
         (apply, platform, json!({"fiscal_code": "RSSMRA85T10A562T", "child_fiscal_code": family.children[0].fiscal_code}).to_string(), StatusCode::BAD_REQUEST, "invalid_field"),

@@ -55,6 +55,8 @@ pub struct Server {
     pub child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The data directory (`dir/data`).
+    pub data: PathBuf,
 }
 
 impl Server {
@@ -91,7 +93,42 @@ impl Server {
         let url = receiver
             .recv_timeout(Duration::from_secs(30))
             .expect("sigillo serve prints its address");
-        Server { child, url }
+        Server {
+            child,
+            url,
+            data: dir.join("data"),
+        }
+    }
+
+    /// `sigillo stamp --url URL` with the operator's token.
+    pub fn stamp(&self) -> Command {
+        let mut command = sigillo();
+        command
+            .args(["stamp", "--url", &self.url])
+            .env("SIGILLO_TOKEN", self.token("operator"));
+        command
+    }
+
+    /// A new token made with `sigillo tokens create` (the service picks it up at once).
+    pub fn create_token(&self, name: &str, role: &str, scope: &str) -> String {
+        let output = sigillo()
+            .args(["tokens", "create", "--data"])
+            .arg(&self.data)
+            .args(["--name", name, "--role", role, "--scope", scope])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// The bearer token named `name` that the first start wrote to
+    /// `data/access/new-tokens.txt`: `operator`, `platform`, `auditor`, or an issuer's id.
+    pub fn token(&self, name: &str) -> String {
+        new_token(&self.data, name)
     }
 
     /// SIGKILL, and wait for the process to be gone.
@@ -104,6 +141,69 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// The bearer token named `name` in `data/access/new-tokens.txt`.
+pub fn new_token(data: &Path, name: &str) -> String {
+    let path = data.join("access/new-tokens.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no token named {name} in {}", path.display()))
+        .to_owned()
+}
+
+/// A running `sigillo registries`, killed on drop.
+pub struct Registries {
+    /// The child process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Registries {
+    /// Starts `sigillo registries` with `population` families from `seed`, 5 ms per answer.
+    pub fn start(seed: u64, population: usize) -> Registries {
+        let port = free_port();
+        let mut child = sigillo()
+            .args(["registries", "--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--seed",
+                &seed.to_string(),
+                "--population",
+                &population.to_string(),
+            ])
+            .args(["--latency-ms", "5"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        assert!(first.starts_with("registries listening on"), "{first}");
+        std::thread::spawn(move || lines.for_each(drop));
+        Registries {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Sets a registry's faults (`PUT /admin/faults/{registry}`).
+    pub fn fault(&self, registry: &str, fault: serde_json::Value) {
+        let response = reqwest::blocking::Client::new()
+            .put(format!("{}/admin/faults/{registry}", self.url))
+            .json(&fault)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+}
+
+impl Drop for Registries {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -21,6 +21,7 @@ fn ten_claims() -> Map<String, Value> {
 
 fn credentials(dir: &std::path::Path, external: Vec<ExternalIssuer>) -> Credentials {
     Credentials::open(CredentialsConfig {
+        access: None,
         data_dir: dir.to_path_buf(),
         public_url: "http://127.0.0.1:9".into(),
         did_host: "127.0.0.1:9".into(),

@@ -176,18 +176,25 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
 
 type Shared = Arc<HostedWallets>;
 
-/// The hosted wallets' routes.
-pub fn router(wallets: Arc<HostedWallets>) -> Router {
+/// The hosted wallets' routes. `guard` wraps `POST /v1/wallets`, the only route that no
+/// wallet's passphrase opens (`sigillo serve` lets operators, the desks that open wallets for
+/// citizens, call it).
+pub fn router(wallets: Arc<HostedWallets>, guard: notary::http::Guard) -> Router {
+    let writes = guard(
+        Router::new()
+            .route("/v1/wallets", post(create))
+            .with_state(wallets.clone()),
+    );
     Router::new()
-        .route("/v1/wallets", post(create))
         .route("/v1/wallets/{id}", get(list))
         .route("/v1/wallets/{id}/items/{item}", get(show))
         .route("/v1/wallets/{id}/documents", post(import_document))
         .route("/v1/wallets/{id}/receive", post(receive))
         .route("/v1/wallets/{id}/present", post(present))
         .route("/v1/wallets/{id}/export", get(export))
-        .layer(DefaultBodyLimit::max(DOCUMENT_BYTES_MAX + 4096))
         .with_state(wallets)
+        .merge(writes)
+        .layer(DefaultBodyLimit::max(DOCUMENT_BYTES_MAX + 4096))
 }
 
 fn json_body(bytes: &Bytes) -> Result<serde_json::Map<String, Value>, HostedError> {

@@ -143,12 +143,7 @@ fn authenticate<'a>(
     credentials: &'a Credentials,
     headers: &HeaderMap,
 ) -> Result<&'a Issuer, Error> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or(Error::Unauthorized)?;
-    credentials.authenticate(token.trim())
+    credentials.authenticate(headers)
 }
 
 fn body(bytes: &Bytes) -> Result<Map<String, Value>, Error> {

@@ -1,6 +1,6 @@
 //! The issuer registry: each public body that issues credentials, with its did:web DID, its
-//! keys (Ed25519 for Data Integrity, P-256 for ES256), the credential types it may issue, and
-//! the hash of its bearer token. Also the trust list the verifiers use: the registry's issuers
+//! keys (Ed25519 for Data Integrity, P-256 for ES256) and the credential types it may issue
+//! (who may act as it is the `access` store's business). Also the trust list the verifiers use: the registry's issuers
 //! plus configured external ones, resolved offline.
 
 use std::collections::HashMap;
@@ -8,7 +8,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use crate::did;
@@ -51,9 +50,6 @@ pub fn default_issuers() -> Vec<IssuerConfig> {
     ]
 }
 
-/// Tokens generated at a start for issuers that had none: (issuer id, token).
-pub type NewTokens = Vec<(String, String)>;
-
 /// An issuer with its keys.
 pub struct Issuer {
     /// Short name.
@@ -68,7 +64,6 @@ pub struct Issuer {
     pub p256: SigningKey,
     /// What it may issue.
     pub types: Vec<&'static CredentialType>,
-    token_sha256: [u8; 32],
 }
 
 impl std::fmt::Debug for Issuer {
@@ -81,13 +76,6 @@ impl std::fmt::Debug for Issuer {
 }
 
 impl Issuer {
-    /// Whether `token_sha256` is the SHA-256 of this issuer's bearer token.
-    pub fn accepts_token(&self, token_sha256: &[u8; 32]) -> bool {
-        // Both sides are digests: timing can only tell how many leading bytes of a SHA-256
-        // output match, which says nothing about the token.
-        *token_sha256 == self.token_sha256
-    }
-
     /// Whether it may issue `credential_type`.
     pub fn may_issue(&self, credential_type: &CredentialType) -> bool {
         self.types.iter().any(|t| t.name == credential_type.name)
@@ -114,20 +102,12 @@ impl Issuer {
     }
 }
 
-/// Loads each issuer's keys from `dir/<id>/` or creates them (files 0600, written durably), and
-/// its bearer token's hash from `dir/<id>/token.sha256`. A new token is generated for an issuer
-/// that has none; the new tokens are returned so the operator can hand them out (they are
-/// never stored in the clear).
-pub fn load(
-    dir: &Path,
-    did_host: &str,
-    configs: &[IssuerConfig],
-) -> Result<(Vec<Issuer>, NewTokens), Error> {
+/// Loads each issuer's keys from `dir/<id>/` or creates them (files 0600, written durably).
+pub fn load(dir: &Path, did_host: &str, configs: &[IssuerConfig]) -> Result<Vec<Issuer>, Error> {
     let io = |path: &Path, error: std::io::Error| Error::Storage {
         reason: format!("{}: {error}", path.display()),
     };
     let mut issuers = Vec::with_capacity(configs.len());
-    let mut new_tokens = Vec::new();
     for config in configs {
         if config.id.is_empty()
             || !config
@@ -169,29 +149,6 @@ pub fn load(
             }
             Err(error) => return Err(io(&p256_path, error)),
         };
-        let token_path = home.join("token.sha256");
-        let token_sha256 = match std::fs::read_to_string(&token_path) {
-            Ok(text) => {
-                let mut digest = [0u8; 32];
-                hex::decode_to_slice(text.trim(), &mut digest).map_err(|_| Error::Storage {
-                    reason: format!("{}: not a SHA-256 hex digest", token_path.display()),
-                })?;
-                digest
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                let token = new_token(&config.id);
-                let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-                notary::keys::write_durably(
-                    &token_path,
-                    format!("{}\n", hex::encode(digest)).as_bytes(),
-                    0o600,
-                )
-                .map_err(|e| io(&token_path, e))?;
-                new_tokens.push((config.id.clone(), token));
-                digest
-            }
-            Err(error) => return Err(io(&token_path, error)),
-        };
         issuers.push(Issuer {
             id: config.id.clone(),
             name: config.name.clone(),
@@ -199,16 +156,9 @@ pub fn load(
             ed25519,
             p256,
             types,
-            token_sha256,
         });
     }
-    Ok((issuers, new_tokens))
-}
-
-fn new_token(id: &str) -> String {
-    let mut secret = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-    format!("sgi_{id}_{}", crate::jose::b64(secret))
+    Ok(issuers)
 }
 
 /// An external issuer the verifiers trust, given by DID and keys.

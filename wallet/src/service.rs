@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 
@@ -52,6 +52,9 @@ pub struct CredentialsConfig {
     pub issuers: Vec<IssuerConfig>,
     /// External issuers the verifiers trust.
     pub external: Vec<ExternalIssuer>,
+    /// Who may act as each issuer: `sigillo serve` shares its store; `None` opens one in
+    /// `data_dir/access`.
+    pub access: Option<Arc<access::Access>>,
 }
 
 /// Who a credential is bound to.
@@ -170,6 +173,7 @@ pub struct Credentials {
     lists: Mutex<Lists>,
     signed_lists: Mutex<SignedLists>,
     public_url: String,
+    access: Arc<access::Access>,
     new_tokens: Vec<(String, String)>,
     json_ld: crate::vc::Loader,
 }
@@ -183,17 +187,47 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    /// Opens the module: loads or creates the issuers' keys and tokens, builds the trust list,
-    /// and replays the status entries from the store.
+    /// Opens the module: loads or creates the issuers' keys, makes a token for each issuer that
+    /// has none, builds the trust list, and replays the status entries from the store.
     pub fn open(config: CredentialsConfig) -> Result<Self, Error> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| Error::Storage {
             reason: format!("{}: {e}", config.data_dir.display()),
         })?;
-        let (issuers, new_tokens) = issuers::load(
+        let issuers = issuers::load(
             &config.data_dir.join("issuers"),
             &config.did_host,
             &config.issuers,
         )?;
+        let access_error = |error: access::AccessError| Error::Storage {
+            reason: format!("access tokens: {error}"),
+        };
+        let access = match config.access {
+            Some(access) => access,
+            None => Arc::new(
+                access::Access::open(&config.data_dir.join("access")).map_err(access_error)?,
+            ),
+        };
+        let mut new_tokens = Vec::new();
+        for issuer in &issuers {
+            let scope = [issuer.id.clone()];
+            // Before the shared store, each issuer's token hash was kept beside its keys.
+            let legacy = config
+                .data_dir
+                .join("issuers")
+                .join(&issuer.id)
+                .join("token.sha256");
+            if let Ok(sha256) = std::fs::read_to_string(&legacy) {
+                access
+                    .import(&issuer.id, access::Role::Issuer, &scope, sha256.trim())
+                    .map_err(access_error)?;
+            }
+            if let Some(token) = access
+                .ensure(&issuer.id, access::Role::Issuer, &scope)
+                .map_err(access_error)?
+            {
+                new_tokens.push((issuer.id.clone(), token));
+            }
+        }
         let mut trust = HashMap::new();
         for issuer in &issuers {
             let mut keys = HashMap::new();
@@ -224,6 +258,7 @@ impl Credentials {
             lists: Mutex::new(lists),
             signed_lists: Mutex::new(HashMap::new()),
             public_url: config.public_url.trim_end_matches('/').to_owned(),
+            access,
             new_tokens,
             json_ld: crate::vc::Loader::new(),
         })
@@ -256,14 +291,28 @@ impl Credentials {
         self.issuers.iter().find(|issuer| issuer.id == id)
     }
 
-    /// The issuer whose bearer token this is.
-    pub fn authenticate(&self, token: &str) -> Result<&Issuer, Error> {
-        use sha2::Digest as _;
-        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-        self.issuers
+    /// The issuer the bearer token of `headers` acts as: an `issuer` token, scoped to one of
+    /// this module's issuers.
+    pub fn authenticate(&self, headers: &axum::http::HeaderMap) -> Result<&Issuer, Error> {
+        let grant = self
+            .access
+            .authorise(headers, &[access::Role::Issuer])
+            .map_err(|denied| match denied {
+                access::Denied::Missing | access::Denied::Invalid => Error::Unauthorized,
+                denied => Error::Forbidden {
+                    reason: denied.to_string(),
+                },
+            })?;
+        grant
+            .scope
             .iter()
-            .find(|issuer| issuer.accepts_token(&digest))
-            .ok_or(Error::Unauthorized)
+            .find_map(|id| self.issuer(id))
+            .ok_or_else(|| Error::Forbidden {
+                reason: format!(
+                    "the token {:?} acts as no issuer of this service",
+                    grant.name
+                ),
+            })
     }
 
     /// The public base URL.

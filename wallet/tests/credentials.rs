@@ -13,6 +13,7 @@ use wallet::{sdjwt, Credentials, CredentialsConfig, Error};
 
 fn open(dir: &std::path::Path) -> Credentials {
     Credentials::open(CredentialsConfig {
+        access: None,
         data_dir: dir.to_path_buf(),
         public_url: "http://127.0.0.1:9".into(),
         did_host: "127.0.0.1:9".into(),
@@ -500,6 +501,7 @@ fn external_issuers_are_trusted_by_did_key_and_only_for_their_types() {
     let (peer, _) = SigningKey::generate_p256();
     let did = wallet::did::did_key(&peer.public());
     let credentials = Credentials::open(CredentialsConfig {
+        access: None,
         data_dir: dir.clone(),
         public_url: "http://127.0.0.1:9".into(),
         did_host: "127.0.0.1:9".into(),

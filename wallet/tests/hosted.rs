@@ -20,6 +20,7 @@ async fn an_owner_runs_a_hosted_wallet_and_nobody_else_can() {
     let dir = std::env::temp_dir().join(format!("sigillo-hosted-{}", uuid::Uuid::new_v4()));
     let credentials = Arc::new(
         Credentials::open(CredentialsConfig {
+            access: None,
             data_dir: dir.join("wallet"),
             public_url: base.clone(),
             did_host: format!("127.0.0.1:{port}"),
@@ -44,7 +45,10 @@ async fn an_owner_runs_a_hosted_wallet_and_nobody_else_can() {
             credentials.clone(),
             notary.clone(),
         ))))
-        .merge(wallet::hosted::router(Arc::new(hosted)));
+        .merge(wallet::hosted::router(
+            Arc::new(hosted),
+            &notary::http::open,
+        ));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let http = reqwest::Client::new();
 

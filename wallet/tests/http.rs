@@ -22,6 +22,7 @@ struct App {
 fn app() -> App {
     let dir = std::env::temp_dir().join(format!("sigillo-wallet-http-{}", uuid::Uuid::new_v4()));
     let credentials = Credentials::open(CredentialsConfig {
+        access: None,
         data_dir: dir.clone(),
         public_url: "http://127.0.0.1:9".into(),
         did_host: "127.0.0.1:9".into(),

@@ -34,6 +34,7 @@ async fn server() -> Server {
     let dir = std::env::temp_dir().join(format!("sigillo-oid4vci-{}", uuid::Uuid::new_v4()));
     let credentials = Arc::new(
         Credentials::open(CredentialsConfig {
+            access: None,
             data_dir: dir.join("wallet"),
             public_url: format!("http://127.0.0.1:{port}"),
             did_host: format!("127.0.0.1:{port}"),
