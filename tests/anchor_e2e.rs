@@ -238,6 +238,15 @@ fn anchor_confirm_verify_reorgs_and_node_restart() {
             confirmations,
         ],
     );
+    // With anchoring on, its routes are in the OpenAPI document too.
+    let document: serde_json::Value =
+        reqwest::blocking::get(format!("{}/openapi.json", server.url))
+            .unwrap()
+            .json()
+            .unwrap();
+    for path in ["/v1/notary/anchors", "/v1/notary/receipts/upgrade"] {
+        assert!(document["paths"][path].is_object(), "{path}");
+    }
     let account = anchors(&server)["account"].as_str().unwrap().to_owned();
     // Fund the notary's account (anvil's own cheat code; on Besu an operator would).
     anvil.rpc("anvil_setBalance", json!([account, "0x56BC75E2D63100000"]));

@@ -20,7 +20,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::Json;
+use notary::http::ApiRouter;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -525,7 +526,7 @@ async fn require(
 
 /// `router` with every route behind a bearer token of one of `roles`; handlers find the
 /// caller's [`Grant`] in the request's extensions.
-pub fn guard(router: Router, access: Arc<Access>, roles: &'static [Role]) -> Router {
+pub fn guard(router: ApiRouter, access: Arc<Access>, roles: &'static [Role]) -> ApiRouter {
     router.route_layer(axum::middleware::from_fn_with_state(
         Requirement { access, roles },
         require,
@@ -676,17 +677,20 @@ mod tests {
             .unwrap();
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = calls.clone();
-        let router = guard(
-            Router::new().route(
-                "/write",
-                axum::routing::post(move || async move {
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    "done"
-                }),
-            ),
+        let router: axum::Router = guard(
+            axum::Router::new()
+                .route(
+                    "/write",
+                    axum::routing::post(move || async move {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        "done"
+                    }),
+                )
+                .into(),
             access,
             &[Role::Operator],
-        );
+        )
+        .into();
         let send = |token: Option<&str>| {
             let mut request = axum::http::Request::post("/write");
             if let Some(token) = token {

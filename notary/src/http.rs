@@ -9,10 +9,11 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::anchor::Anchorer;
 use crate::hash::Digest;
@@ -151,46 +152,48 @@ struct AppState {
     did_document: Option<Arc<Value>>,
 }
 
+/// Routes and their OpenAPI description, built together by `utoipa_axum::routes!` so that
+/// no route goes undocumented. `Into<Router>` gives the plain axum router.
+pub type ApiRouter = utoipa_axum::router::OpenApiRouter;
+
 /// Wraps a router's write routes, for example in an access check: `sigillo serve` passes one
 /// made with the `access` crate; [`open`] leaves them as they are.
-pub type Guard<'a> = &'a dyn Fn(Router) -> Router;
+pub type Guard<'a> = &'a dyn Fn(ApiRouter) -> ApiRouter;
 
 /// The guard that lets every caller write (tests, and a library user with its own gate).
-pub fn open(router: Router) -> Router {
+pub fn open(router: ApiRouter) -> ApiRouter {
     router
 }
 
-/// The notary's routes. `did_document`, when given, is served at `did_path` (the path its
-/// did:web DID resolves to, such as `/notary/did.json`). `guard` wraps the write route,
-/// `POST /v1/notary/entries`.
-pub fn router(notary: Notary, did_document: Option<(String, Value)>, guard: Guard) -> Router {
-    let (did_path, document) = match did_document {
-        Some((path, document)) => (Some(path), Some(Arc::new(document))),
-        None => (None, None),
-    };
+/// The notary's routes as a plain axum router; see [`api`].
+pub fn router(notary: Notary, did_document: Option<Value>, guard: Guard) -> Router {
+    api(notary, did_document, guard).into()
+}
+
+/// The notary's routes with their OpenAPI description. `did_document`, when given, is served
+/// at `/notary/did.json` (where the notary's did:web DID resolves). `guard` wraps the write
+/// route, `POST /v1/notary/entries`.
+pub fn api(notary: Notary, did_document: Option<Value>, guard: Guard) -> ApiRouter {
     let state = AppState {
         notary,
-        did_document: document,
+        did_document: did_document.map(Arc::new),
     };
     let writes = guard(
-        Router::new()
-            .route("/v1/notary/entries", post(submit))
+        OpenApiRouter::new()
+            .routes(routes!(submit))
             .with_state(state.clone()),
     );
-    let mut router = Router::new()
-        .route("/v1/notary/entries/{digest}", get(receipts))
-        .route("/v1/notary/checkpoint", get(latest_checkpoint))
-        .route("/v1/notary/checkpoints/{size}", get(checkpoint))
-        .route("/v1/notary/blocks", get(blocks))
-        .route("/v1/notary/blocks/{height}", get(block))
-        .route("/v1/notary/proofs/consistency", get(consistency))
-        .route("/v1/notary/proofs/inclusion", get(inclusion))
-        .route("/v1/notary/receipts/refresh", post(refresh))
-        .route("/v1/notary/key", get(key));
-    if let Some(path) = did_path {
-        router = router.route(&path, get(did_document_handler));
-    }
-    router
+    OpenApiRouter::new()
+        .routes(routes!(receipts))
+        .routes(routes!(latest_checkpoint))
+        .routes(routes!(checkpoint))
+        .routes(routes!(blocks))
+        .routes(routes!(block))
+        .routes(routes!(consistency))
+        .routes(routes!(inclusion))
+        .routes(routes!(refresh))
+        .routes(routes!(key))
+        .routes(routes!(did_document_handler))
         .with_state(state)
         .merge(writes)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
@@ -242,6 +245,7 @@ fn parse_entries(request: SubmitRequest<'_>) -> Result<Vec<Digest>, ApiError> {
 }
 
 /// `POST /v1/notary/entries`: answers with the receipts once the block is durable.
+#[utoipa::path(post, path = "/v1/notary/entries", operation_id = "submit_entries", tag = "notary", summary = "Notarise one digest or a batch; answers once their block is durable", request_body(content = Object, content_type = "application/json", description = "{\"entry\": HEX} or {\"entries\": [HEX, ...]} (at most 10,000 SHA-256 digests)"), responses((status = 201, description = "the receipts (a receipt bundle: block, entries paths, C2SP tlog-proof)", body = Object), (status = 400, description = "malformed input: JSON {code, field, message}"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "a role that may not stamp"), (status = 413, description = "body too large")), security(("bearer" = [])))]
 async fn submit(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -288,6 +292,7 @@ fn query_map(
 }
 
 /// `GET /v1/notary/entries/{digest}`.
+#[utoipa::path(get, path = "/v1/notary/entries/{digest}", tag = "notary", summary = "The receipts of a digest", params(("digest" = String, Path, description = "64 hex digits")), responses((status = 200, description = "every receipt of the digest", body = Object), (status = 400, description = "malformed input: JSON {code, field, message}"), (status = 404, description = "unknown digest")))]
 async fn receipts(
     State(state): State<AppState>,
     Path(digest): Path<String>,
@@ -311,11 +316,13 @@ fn note_response(note: String) -> Response {
 }
 
 /// `GET /v1/notary/checkpoint`: the latest signed checkpoint, as a C2SP signed note.
+#[utoipa::path(get, path = "/v1/notary/checkpoint", tag = "notary", summary = "The latest signed checkpoint (C2SP signed note)", responses((status = 200, description = "the checkpoint note", content_type = "text/plain", body = String)))]
 async fn latest_checkpoint(State(state): State<AppState>) -> Response {
     note_response(state.notary.latest_checkpoint())
 }
 
 /// `GET /v1/notary/checkpoints/{size}`.
+#[utoipa::path(get, path = "/v1/notary/checkpoints/{size}", tag = "notary", summary = "The signed checkpoint at a log size", params(("size" = u64, Path, description = "number of blocks")), responses((status = 200, description = "the checkpoint note", content_type = "text/plain", body = String), (status = 400, description = "malformed input: JSON {code, field, message}"), (status = 404, description = "no checkpoint of that size")))]
 async fn checkpoint(
     State(state): State<AppState>,
     Path(size): Path<String>,
@@ -332,6 +339,7 @@ async fn checkpoint(
 }
 
 /// `GET /v1/notary/blocks/{height}`.
+#[utoipa::path(get, path = "/v1/notary/blocks/{height}", tag = "notary", summary = "One block header", params(("height" = u64, Path, description = "block height")), responses((status = 200, description = "the header", body = Object), (status = 400, description = "malformed input: JSON {code, field, message}"), (status = 404, description = "unknown height")))]
 async fn block(
     State(state): State<AppState>,
     Path(height): Path<String>,
@@ -346,6 +354,7 @@ async fn block(
 }
 
 /// `GET /v1/notary/blocks?from=N&limit=M`: a page of headers.
+#[utoipa::path(get, path = "/v1/notary/blocks", tag = "notary", summary = "Block headers, a page", params(("from" = u64, Query, description = "first height (default 0)"), ("limit" = u64, Query, description = "at most this many")), responses((status = 200, description = "{from, blocks}", body = Object), (status = 400, description = "malformed input: JSON {code, field, message}")))]
 async fn blocks(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
@@ -364,6 +373,7 @@ async fn blocks(
 }
 
 /// `GET /v1/notary/proofs/consistency?from=N&to=M`.
+#[utoipa::path(get, path = "/v1/notary/proofs/consistency", tag = "notary", summary = "RFC 9162 consistency proof between two log sizes", params(("from" = u64, Query, description = "the older size"), ("to" = u64, Query, description = "the newer size")), responses((status = 200, description = "{from, to, proof}", body = Object), (status = 400, description = "malformed input: JSON {code, field, message}")))]
 async fn consistency(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
@@ -376,6 +386,7 @@ async fn consistency(
 }
 
 /// `GET /v1/notary/proofs/inclusion?height=H[&size=N]`: the C2SP tlog-proof of a block.
+#[utoipa::path(get, path = "/v1/notary/proofs/inclusion", tag = "notary", summary = "A block's C2SP tlog-proof at a log size", params(("height" = u64, Query, description = "block height"), ("size" = u64, Query, description = "log size (default: latest)")), responses((status = 200, description = "the tlog-proof", content_type = "text/plain", body = String), (status = 400, description = "malformed input: JSON {code, field, message}"), (status = 404, description = "unknown height or size")))]
 async fn inclusion(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
@@ -397,6 +408,7 @@ struct RefreshRequest {
 }
 
 /// `POST /v1/notary/receipts/refresh`: the receipt proven at a later checkpoint.
+#[utoipa::path(post, path = "/v1/notary/receipts/refresh", tag = "notary", summary = "A receipt proven at a later checkpoint", request_body(content = Object, content_type = "application/json", description = "{receipt, tree_size?}"), responses((status = 200, description = "the refreshed receipt", body = Object), (status = 400, description = "malformed input: JSON {code, field, message}")))]
 async fn refresh(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -417,10 +429,12 @@ async fn refresh(
 }
 
 /// `GET /v1/notary/key`: the C2SP note verifier key of the checkpoints.
+#[utoipa::path(get, path = "/v1/notary/key", tag = "notary", summary = "The checkpoints' C2SP verifier key", responses((status = 200, description = "the vkey", content_type = "text/plain", body = String)))]
 async fn key(State(state): State<AppState>) -> Response {
     note_response(format!("{}\n", state.notary.verifier().to_vkey()))
 }
 
+#[utoipa::path(get, path = "/notary/did.json", tag = "notary", summary = "The notary's did:web document", responses((status = 200, description = "the DID document", body = Object), (status = 404, description = "not configured")))]
 async fn did_document_handler(State(state): State<AppState>) -> Response {
     match state.did_document {
         Some(document) => (
@@ -446,16 +460,16 @@ struct TsaState {
 /// The time-stamp authority's routes: `POST /v1/tsa` (RFC 3161 over HTTP), and its
 /// certificates at `GET /v1/tsa/ca.pem` and `GET /v1/tsa/certs` (TSA then CA). `guard` wraps
 /// `POST /v1/tsa`.
-pub fn tsa_router(tsa: Arc<Tsa>, notary: Notary, guard: Guard) -> Router {
+pub fn tsa_router(tsa: Arc<Tsa>, notary: Notary, guard: Guard) -> ApiRouter {
     let state = TsaState { tsa, notary };
     let writes = guard(
-        Router::new()
-            .route("/v1/tsa", post(timestamp))
+        OpenApiRouter::new()
+            .routes(routes!(timestamp))
             .with_state(state.clone()),
     );
-    Router::new()
-        .route("/v1/tsa/ca.pem", get(tsa_ca))
-        .route("/v1/tsa/certs", get(tsa_certs))
+    OpenApiRouter::new()
+        .routes(routes!(tsa_ca))
+        .routes(routes!(tsa_certs))
         .with_state(state)
         .merge(writes)
         .layer(DefaultBodyLimit::max(crate::tsa::REQUEST_BYTES_MAX))
@@ -467,6 +481,7 @@ fn timestamp_reply(status: StatusCode, der: Vec<u8>) -> Response {
 
 /// Checks the query, enters its imprint in the log, and answers once the block holding it is
 /// durable: the token's serial number is the entry's number and its time the block's.
+#[utoipa::path(post, path = "/v1/tsa", tag = "tsa", summary = "RFC 3161 time-stamp (the imprint is entered in the log first)", request_body(content = Vec<u8>, content_type = "application/timestamp-query", description = "a DER TimeStampReq"), responses((status = 200, description = "a DER TimeStampResp", content_type = "application/timestamp-reply", body = String), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "a role that may not stamp"), (status = 415, description = "wrong content type")), security(("bearer" = [])))]
 async fn timestamp(
     State(state): State<TsaState>,
     headers: axum::http::HeaderMap,
@@ -520,10 +535,12 @@ async fn timestamp(
     }
 }
 
+#[utoipa::path(get, path = "/v1/tsa/ca.pem", tag = "tsa", summary = "The TSA's CA certificate (PEM)", responses((status = 200, description = "PEM", content_type = "application/x-pem-file", body = String)))]
 async fn tsa_ca(State(state): State<TsaState>) -> Response {
     pem_response(state.tsa.ca_pem().to_owned())
 }
 
+#[utoipa::path(get, path = "/v1/tsa/certs", tag = "tsa", summary = "The TSA chain (PEM: TSA, then CA)", responses((status = 200, description = "PEM", content_type = "application/x-pem-file", body = String)))]
 async fn tsa_certs(State(state): State<TsaState>) -> Response {
     pem_response(format!(
         "{}{}",
@@ -556,21 +573,22 @@ const ANCHORS_LISTED_MAX: usize = 100;
 /// records, the last failure), `POST /v1/notary/anchors` (anchor now), and
 /// `POST /v1/notary/receipts/upgrade` (a `signed` receipt in, an `anchored` one out). `guard`
 /// wraps `POST /v1/notary/anchors`.
-pub fn anchor_router(anchorer: Arc<Anchorer>, notary: Notary, guard: Guard) -> Router {
+pub fn anchor_router(anchorer: Arc<Anchorer>, notary: Notary, guard: Guard) -> ApiRouter {
     let state = AnchorRoutes { anchorer, notary };
     let writes = guard(
-        Router::new()
-            .route("/v1/notary/anchors", post(request_anchor))
+        OpenApiRouter::new()
+            .routes(routes!(request_anchor))
             .with_state(state.clone()),
     );
-    Router::new()
-        .route("/v1/notary/anchors", get(anchors))
-        .route("/v1/notary/receipts/upgrade", post(upgrade))
+    OpenApiRouter::new()
+        .routes(routes!(anchors))
+        .routes(routes!(upgrade))
         .with_state(state)
         .merge(writes)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
 }
 
+#[utoipa::path(get, path = "/v1/notary/anchors", tag = "anchors", summary = "The anchoring account, contract, latest records, last failure", responses((status = 200, description = "anchor state", body = Object)))]
 async fn anchors(State(state): State<AnchorRoutes>) -> Json<Value> {
     let records = state.anchorer.records(ANCHORS_LISTED_MAX);
     Json(json!({
@@ -581,11 +599,13 @@ async fn anchors(State(state): State<AnchorRoutes>) -> Json<Value> {
     }))
 }
 
+#[utoipa::path(post, path = "/v1/notary/anchors", tag = "anchors", summary = "Anchor the latest checkpoint now", responses((status = 202, description = "accepted"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an operator")), security(("bearer" = [])))]
 async fn request_anchor(State(state): State<AnchorRoutes>) -> Response {
     state.anchorer.request();
     (StatusCode::ACCEPTED, Json(json!({ "requested": true }))).into_response()
 }
 
+#[utoipa::path(post, path = "/v1/notary/receipts/upgrade", tag = "anchors", summary = "A signed receipt in, an anchored one out", request_body(content = Object, content_type = "application/json", description = "{receipt}"), responses((status = 200, description = "the anchored receipt", body = Object), (status = 400, description = "malformed input: JSON {code, field, message}"), (status = 404, description = "not anchored yet")))]
 async fn upgrade(
     State(state): State<AnchorRoutes>,
     body: Result<Bytes, BytesRejection>,

@@ -13,11 +13,13 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
+use notary::http::ApiRouter;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use access::{Access, Denied, Grant, Role};
 
@@ -33,16 +35,21 @@ struct Api {
 
 /// The eligibility router; `access` says who may call it.
 pub fn router(service: Arc<Eligibility>, access: Arc<Access>) -> Router {
+    api(service, access).into()
+}
+
+/// The eligibility routes with their OpenAPI description.
+pub fn api(service: Arc<Eligibility>, access: Arc<Access>) -> ApiRouter {
     let api = Arc::new(Api { service, access });
-    Router::new()
-        .route("/v1/eligibility/{measure}/applications", post(apply))
-        .route("/v1/eligibility/decisions/{id}", get(decision))
-        .route("/v1/eligibility/decisions/{id}/evidence", get(evidence))
-        .route("/v1/eligibility/reviews", get(reviews))
-        .route("/v1/eligibility/reviews/{id}", post(review))
-        .route("/v1/eligibility/measures", get(measures))
-        .route("/v1/eligibility/measures/{measure}", get(measure))
-        .route("/v1/eligibility/registries", get(registries))
+    OpenApiRouter::new()
+        .routes(routes!(apply))
+        .routes(routes!(decision))
+        .routes(routes!(evidence))
+        .routes(routes!(reviews))
+        .routes(routes!(review))
+        .routes(routes!(measures))
+        .routes(routes!(measure))
+        .routes(routes!(registries))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(api)
 }
@@ -130,6 +137,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
     })
 }
 
+#[utoipa::path(post, path = "/v1/eligibility/{measure}/applications", tag = "eligibility", summary = "Decide an application from the registries, in real time", params(("measure" = String, Path, description = "nidi-gratis, bando-pmi")), request_body(content = Object, content_type = "application/json", description = "{fiscal_code, child_fiscal_code, application_date?, token_key?} or {vat, application_date?}"), responses((status = 201, description = "the decision (requirements, outcome, amount, consequences)", body = Object), (status = 400, description = "malformed or invalid_field"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not a platform, or a measure outside its scope"), (status = 404, description = "unknown_measure"), (status = 413, description = "over 16 KiB"), (status = 422, description = "no_version_open")), security(("bearer" = [])))]
 async fn apply(
     State(api): State<Arc<Api>>,
     Path(measure): Path<String>,
@@ -181,6 +189,7 @@ fn read(
     }
 }
 
+#[utoipa::path(get, path = "/v1/eligibility/decisions/{id}", tag = "eligibility", summary = "A decision (operator, auditor, platforms of its measure)", params(("id" = String, Path, description = "decision id")), responses((status = 200, description = "the decision", body = Object), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "forbidden"), (status = 404, description = "not_found")), security(("bearer" = [])))]
 async fn decision(
     State(api): State<Arc<Api>>,
     Path(id): Path<String>,
@@ -189,6 +198,7 @@ async fn decision(
     read(&api, &headers, &id, |service| service.decision(&id))
 }
 
+#[utoipa::path(get, path = "/v1/eligibility/decisions/{id}/evidence", tag = "eligibility", summary = "A decision's evidence: every registry exchange, the rule set, the facts", params(("id" = String, Path, description = "decision id")), responses((status = 200, description = "the evidence bundle", body = Object), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "forbidden"), (status = 404, description = "not_found")), security(("bearer" = [])))]
 async fn evidence(
     State(api): State<Arc<Api>>,
     Path(id): Path<String>,
@@ -203,6 +213,7 @@ struct Page {
     limit: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/v1/eligibility/reviews", tag = "eligibility", summary = "The decisions waiting for an operator", params(("after" = String, Query, description = "page after this id"), ("limit" = u64, Query, description = "at most this many")), responses((status = 200, description = "{pending}", body = Object), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an operator")), security(("bearer" = [])))]
 async fn reviews(
     State(api): State<Arc<Api>>,
     Query(page): Query<Page>,
@@ -220,6 +231,7 @@ async fn reviews(
     }
 }
 
+#[utoipa::path(post, path = "/v1/eligibility/reviews/{id}", tag = "eligibility", summary = "Resolve a pending decision", params(("id" = String, Path, description = "decision id")), request_body(content = Object, content_type = "application/json", description = "{outcome, reason, monthly_amount_cents?}"), responses((status = 200, description = "the review record", body = Object), (status = 400, description = "malformed"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an operator"), (status = 404, description = "not_found"), (status = 409, description = "not_pending")), security(("bearer" = [])))]
 async fn review(
     State(api): State<Arc<Api>>,
     Path(id): Path<String>,
@@ -240,6 +252,7 @@ async fn review(
     }
 }
 
+#[utoipa::path(get, path = "/v1/eligibility/measures", tag = "eligibility", summary = "The measures, their dated versions and rule-set hashes", responses((status = 200, description = "{measures}", body = Object)))]
 async fn measures(State(api): State<Arc<Api>>) -> Json<Value> {
     let list: Vec<Value> = api
         .service
@@ -264,6 +277,7 @@ async fn measures(State(api): State<Arc<Api>>) -> Json<Value> {
     Json(json!({"measures": list}))
 }
 
+#[utoipa::path(get, path = "/v1/eligibility/measures/{measure}", tag = "eligibility", summary = "A measure's whole rule file", params(("measure" = String, Path, description = "measure name")), responses((status = 200, description = "the measure", body = Object), (status = 404, description = "unknown_measure")))]
 async fn measure(State(api): State<Arc<Api>>, Path(name): Path<String>) -> Response {
     match api.service.measures().iter().find(|m| m.measure == name) {
         Some(measure) => Json(measure).into_response(),
@@ -271,6 +285,7 @@ async fn measure(State(api): State<Arc<Api>>, Path(name): Path<String>) -> Respo
     }
 }
 
+#[utoipa::path(get, path = "/v1/eligibility/registries", tag = "eligibility", summary = "Each registry's circuit and counters", responses((status = 200, description = "{registries}", body = Object)))]
 async fn registries(State(api): State<Arc<Api>>) -> Json<Value> {
     Json(json!({"registries": api.service.client().health()}))
 }

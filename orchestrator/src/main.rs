@@ -7,6 +7,7 @@ mod config;
 mod credentials;
 mod eligibility_cli;
 mod observability;
+mod openapi;
 mod protection;
 mod serve;
 mod stamp;

@@ -12,8 +12,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use notary::http::ApiRouter;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -21,6 +21,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -234,14 +236,20 @@ pub async fn track(
 }
 
 /// `/healthz`, `/readyz`, `/metrics`.
-pub fn router(observability: Arc<Observability>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(ready))
-        .route("/metrics", get(metrics))
+pub fn router(observability: Arc<Observability>) -> ApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
         .with_state(observability)
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", summary = "Alive", responses((status = 200, description = "{status: ok}", body = Object)))]
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Ready: 503 once the notary stopped after a storage failure", responses((status = 200, description = "{status: ready}", body = Object), (status = 503, description = "not ready")))]
 async fn ready(State(observability): State<Arc<Observability>>) -> Response {
     if observability.notary.failed() {
         (
@@ -254,6 +262,7 @@ async fn ready(State(observability): State<Arc<Observability>>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics (text format)", responses((status = 200, description = "metrics", content_type = "text/plain", body = String)))]
 async fn metrics(State(observability): State<Arc<Observability>>) -> Response {
     let mut response = observability.render().into_response();
     response.headers_mut().insert(

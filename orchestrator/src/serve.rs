@@ -226,16 +226,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let mut app = notary::http::router(
-        notary.clone(),
-        Some(("/notary/did.json".into(), document)),
-        &stampers,
-    )
-    .merge(notary::http::tsa_router(
-        Arc::new(tsa),
-        notary.clone(),
-        &stampers,
-    ));
+    // Every module's routes come with their OpenAPI description (`utoipa_axum::routes!`): the
+    // document served at /openapi.json is made from the very routes that answer.
+    let mut app = notary::http::api(notary.clone(), Some(document), &stampers).merge(
+        notary::http::tsa_router(Arc::new(tsa), notary.clone(), &stampers),
+    );
     if let Some(anchorer) = &anchorer {
         app = app.merge(notary::http::anchor_router(
             Arc::clone(anchorer),
@@ -243,7 +238,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             &operators,
         ));
     }
-    let app = app.merge(token::http::router(ledger.clone(), clock));
+    let app = app.merge(token::http::api(ledger.clone(), clock));
 
     // Credentials: the issuers' keys and token hashes under data/wallet, their DID documents
     // under did-docs/issuers and at /issuers/ID/did.json.
@@ -270,9 +265,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let hosted = wallet::hosted::HostedWallets::new(args.data.join("wallets"), notary.clone())
         .context("opening the hosted wallets' directory")?;
     let app = app
-        .merge(wallet::http::router(credentials.clone()))
-        .merge(wallet::http::calls_router(calls.clone()))
-        .merge(wallet::hosted::router(Arc::new(hosted), &operators));
+        .merge(wallet::http::api(credentials.clone()))
+        .merge(wallet::http::calls_api(calls.clone()))
+        .merge(wallet::hosted::api(Arc::new(hosted), &operators));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -304,6 +299,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let app = app
         .merge(crate::observability::router(observability.clone()))
+        .merge(crate::openapi::router());
+    let (app, document) = app.split_for_parts();
+    crate::openapi::publish(document, &public_url)?;
+    let app = app
+        .fallback(crate::openapi::no_route)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             std::time::Duration::from_millis(args.request_timeout_ms),
@@ -479,7 +479,10 @@ fn open_eligibility(
     ledger: token::Ledger,
     credentials: Arc<wallet::Credentials>,
     access: Arc<access::Access>,
-) -> anyhow::Result<(axum::Router, Arc<orchestrator::eligibility::Eligibility>)> {
+) -> anyhow::Result<(
+    notary::http::ApiRouter,
+    Arc<orchestrator::eligibility::Eligibility>,
+)> {
     use orchestrator::registries;
     let dir = args.data.join("eligibility");
     std::fs::create_dir_all(&dir)?;
@@ -531,7 +534,7 @@ fn open_eligibility(
         Some(credentials),
         Some(minter),
     ));
-    Ok((orchestrator::http::router(service.clone(), access), service))
+    Ok((orchestrator::http::api(service.clone(), access), service))
 }
 
 /// GETs the registries' JWK Set, retrying for up to ten seconds while they start.

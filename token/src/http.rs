@@ -7,11 +7,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use notary::http::ApiError;
+use notary::http::{ApiError, ApiRouter};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{self, AuthError};
 use crate::journal::Entry;
@@ -29,20 +30,26 @@ struct AppState {
     clock: Clock,
 }
 
-/// The ledger's routes. `clock` dates signed reads (the wall clock in service).
+/// The ledger's routes as a plain axum router; see [`api`].
 pub fn router(ledger: Ledger, clock: Clock) -> Router {
-    Router::new()
-        .route("/v1/token/operations", post(submit))
-        .route("/v1/token/ledger", get(ledger_info))
-        .route("/v1/token/classes", get(classes))
-        .route("/v1/token/classes/{class}", get(class))
-        .route("/v1/token/participants", get(participants))
-        .route("/v1/token/participants/{participant}", get(participant))
-        .route("/v1/token/accounts/{participant}", get(account))
-        .route("/v1/token/accounts/{participant}/history", get(history))
-        .route("/v1/token/settlements/{merchant}", get(settlement))
-        .route("/v1/token/journal", get(journal))
-        .route("/v1/token/stamps", get(stamps))
+    api(ledger, clock).into()
+}
+
+/// The ledger's routes with their OpenAPI description. `clock` dates signed reads (the wall
+/// clock in service).
+pub fn api(ledger: Ledger, clock: Clock) -> ApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(submit))
+        .routes(routes!(ledger_info))
+        .routes(routes!(classes))
+        .routes(routes!(class))
+        .routes(routes!(participants))
+        .routes(routes!(participant))
+        .routes(routes!(account))
+        .routes(routes!(history))
+        .routes(routes!(settlement))
+        .routes(routes!(journal))
+        .routes(routes!(stamps))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(AppState { ledger, clock })
 }
@@ -162,6 +169,7 @@ fn outcome_json(outcome: &Outcome) -> Value {
     }
 }
 
+#[utoipa::path(post, path = "/v1/token/operations", operation_id = "submit_operations", tag = "token", summary = "Apply a batch of signed operations (each signed by its actor; the ledger rules decide)", request_body(content = Object, content_type = "application/json", description = "{\"operations\": [signed operation, ...]}"), responses((status = 200, description = "{applied, rejected, results, head}", body = Object), (status = 400, description = "malformed input: JSON {error: {code, field, message}}"), (status = 413, description = "body too large")))]
 async fn submit(
     State(state): State<AppState>,
     request: Result<Bytes, BytesRejection>,
@@ -190,6 +198,7 @@ async fn submit(
     })))
 }
 
+#[utoipa::path(get, path = "/v1/token/ledger", tag = "token", summary = "The ledger's name, authority, time and journal head", responses((status = 200, description = "ledger info", body = Object)))]
 async fn ledger_info(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let genesis = state.ledger.genesis().clone();
     let head = state.ledger.head();
@@ -216,6 +225,7 @@ async fn ledger_info(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
     })))
 }
 
+#[utoipa::path(get, path = "/v1/token/classes", tag = "token", summary = "Every class, its rules and supply", responses((status = 200, description = "classes", body = Object)))]
 async fn classes(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let classes = state
         .ledger
@@ -224,6 +234,7 @@ async fn classes(State(state): State<AppState>) -> Result<Json<Value>, ApiError>
     Ok(Json(json!({ "classes": classes })))
 }
 
+#[utoipa::path(get, path = "/v1/token/classes/{class}", tag = "token", summary = "One class", params(("class" = String, Path, description = "class name")), responses((status = 200, description = "the class", body = Object), (status = 404, description = "unknown class")))]
 async fn class(
     State(state): State<AppState>,
     Path(class): Path<String>,
@@ -313,6 +324,7 @@ fn participant_json(participant: &Participant) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v1/token/participants", tag = "token", summary = "Every participant (authority and auditors)", responses((status = 200, description = "participants", body = Object), (status = 401, description = "no or a bad signed read"), (status = 403, description = "the signer may not read this")), security(("signed_read" = [])))]
 async fn participants(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -332,6 +344,7 @@ async fn participants(
     Ok(Json(json!({ "participants": participants })))
 }
 
+#[utoipa::path(get, path = "/v1/token/participants/{participant}", tag = "token", summary = "One participant (itself, authority, auditors)", params(("participant" = String, Path, description = "participant name")), responses((status = 200, description = "the participant", body = Object), (status = 401, description = "no or a bad signed read"), (status = 403, description = "the signer may not read this"), (status = 404, description = "unknown")), security(("signed_read" = [])))]
 async fn participant(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -349,6 +362,7 @@ async fn participant(
         .ok_or_else(|| ApiError::not_found("participant", format!("{name} is not enrolled")))
 }
 
+#[utoipa::path(get, path = "/v1/token/accounts/{participant}", tag = "token", summary = "A participant's balances (itself, authority, auditors)", params(("participant" = String, Path, description = "participant name")), responses((status = 200, description = "balances", body = Object), (status = 401, description = "no or a bad signed read"), (status = 403, description = "the signer may not read this"), (status = 404, description = "unknown")), security(("signed_read" = [])))]
 async fn account(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -415,6 +429,7 @@ fn entries_json(entries: &[Entry]) -> Vec<Value> {
         .collect()
 }
 
+#[utoipa::path(get, path = "/v1/token/accounts/{participant}/history", tag = "token", summary = "A participant's journal entries", params(("participant" = String, Path, description = "participant name"), ("from" = u64, Query, description = "first journal index"), ("limit" = u64, Query, description = "at most this many")), responses((status = 200, description = "entries", body = Object), (status = 400, description = "malformed input: JSON {error: {code, field, message}}"), (status = 401, description = "no or a bad signed read"), (status = 403, description = "the signer may not read this")), security(("signed_read" = [])))]
 async fn history(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -436,6 +451,7 @@ async fn history(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/token/settlements/{merchant}", tag = "token", summary = "A merchant's settlement report", params(("merchant" = String, Path, description = "merchant name")), responses((status = 200, description = "settlement", body = Object), (status = 401, description = "no or a bad signed read"), (status = 403, description = "the signer may not read this"), (status = 404, description = "unknown")), security(("signed_read" = [])))]
 async fn settlement(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -472,6 +488,7 @@ async fn settlement(
     Ok(Json(json!({ "merchant": name, "settlements": report })))
 }
 
+#[utoipa::path(get, path = "/v1/token/journal", tag = "token", summary = "The journal, a page (authority and auditors)", params(("from" = u64, Query, description = "first journal index"), ("limit" = u64, Query, description = "at most this many")), responses((status = 200, description = "entries", body = Object), (status = 400, description = "malformed input: JSON {error: {code, field, message}}"), (status = 401, description = "no or a bad signed read"), (status = 403, description = "the signer may not read this")), security(("signed_read" = [])))]
 async fn journal(
     State(state): State<AppState>,
     query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
@@ -492,6 +509,7 @@ async fn journal(
     })))
 }
 
+#[utoipa::path(get, path = "/v1/token/stamps", tag = "token", summary = "The journal heads' notary receipts", params(("from" = u64, Query, description = "first journal index"), ("limit" = u64, Query, description = "at most this many")), responses((status = 200, description = "stamps", body = Object), (status = 400, description = "malformed input: JSON {error: {code, field, message}}")))]
 async fn stamps(
     State(state): State<AppState>,
     query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,

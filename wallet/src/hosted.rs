@@ -24,11 +24,13 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
+use notary::http::ApiRouter;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::holder::{HolderWallet, OwnerKind, WalletError, DOCUMENT_BYTES_MAX};
 use crate::holder_client::{self, ClientError};
@@ -176,22 +178,27 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
 
 type Shared = Arc<HostedWallets>;
 
-/// The hosted wallets' routes. `guard` wraps `POST /v1/wallets`, the only route that no
-/// wallet's passphrase opens (`sigillo serve` lets operators, the desks that open wallets for
-/// citizens, call it).
+/// The hosted wallets' routes as a plain axum router; see [`api`].
 pub fn router(wallets: Arc<HostedWallets>, guard: notary::http::Guard) -> Router {
+    api(wallets, guard).into()
+}
+
+/// The hosted wallets' routes with their OpenAPI description. `guard` wraps `POST /v1/wallets`,
+/// the only route that no wallet's passphrase opens (`sigillo serve` lets operators, the desks
+/// that open wallets for citizens, call it).
+pub fn api(wallets: Arc<HostedWallets>, guard: notary::http::Guard) -> ApiRouter {
     let writes = guard(
-        Router::new()
-            .route("/v1/wallets", post(create))
+        OpenApiRouter::new()
+            .routes(routes!(create))
             .with_state(wallets.clone()),
     );
-    Router::new()
-        .route("/v1/wallets/{id}", get(list))
-        .route("/v1/wallets/{id}/items/{item}", get(show))
-        .route("/v1/wallets/{id}/documents", post(import_document))
-        .route("/v1/wallets/{id}/receive", post(receive))
-        .route("/v1/wallets/{id}/present", post(present))
-        .route("/v1/wallets/{id}/export", get(export))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(import_document))
+        .routes(routes!(receive))
+        .routes(routes!(present))
+        .routes(routes!(export))
         .with_state(wallets)
         .merge(writes)
         .layer(DefaultBodyLimit::max(DOCUMENT_BYTES_MAX + 4096))
@@ -201,6 +208,7 @@ fn json_body(bytes: &Bytes) -> Result<serde_json::Map<String, Value>, HostedErro
     crate::limits::parse_json(bytes, "request body").map_err(|e| bad(e.to_string()))
 }
 
+#[utoipa::path(post, path = "/v1/wallets", tag = "wallets", summary = "Open a hosted wallet", request_body(content = Object, content_type = "application/json", description = "{owner, kind?: citizen | business, passphrase}"), responses((status = 201, description = "{id}", body = Object), (status = 400, description = "malformed"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an operator")), security(("bearer" = [])))]
 async fn create(State(wallets): State<Shared>, bytes: Bytes) -> Result<Response, HostedError> {
     let body = json_body(&bytes)?;
     let text = |name: &str| {
@@ -253,6 +261,7 @@ fn summary(wallet: &HolderWallet) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v1/wallets/{id}", tag = "wallets", summary = "The wallet's items", params(("id" = String, Path, description = "wallet id (HTTP Basic user)")), responses((status = 200, description = "items", body = Object), (status = 401, description = "HTTP Basic with the wallet id and its passphrase is required")), security(("basic" = [])))]
 async fn list(
     State(wallets): State<Shared>,
     Path(id): Path<String>,
@@ -262,6 +271,7 @@ async fn list(
     Ok(Json(summary(&wallet)))
 }
 
+#[utoipa::path(get, path = "/v1/wallets/{id}/items/{item}", tag = "wallets", summary = "One item", params(("id" = String, Path, description = "wallet id (HTTP Basic user)"), ("item" = String, Path, description = "item id")), responses((status = 200, description = "the item", body = Object), (status = 401, description = "HTTP Basic with the wallet id and its passphrase is required"), (status = 404, description = "unknown item")), security(("basic" = [])))]
 async fn show(
     State(wallets): State<Shared>,
     Path((id, item)): Path<(String, String)>,
@@ -289,6 +299,7 @@ async fn show(
     .into())
 }
 
+#[utoipa::path(post, path = "/v1/wallets/{id}/documents", tag = "wallets", summary = "Import a document (stamped by the notary)", params(("id" = String, Path, description = "wallet id (HTTP Basic user)"), ("name" = String, Query, description = "document name")), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the document"), responses((status = 201, description = "the document and its receipt", body = Object), (status = 400, description = "malformed"), (status = 401, description = "HTTP Basic with the wallet id and its passphrase is required")), security(("basic" = [])))]
 async fn import_document(
     State(wallets): State<Shared>,
     Path(id): Path<String>,
@@ -347,6 +358,7 @@ async fn import_document(
         .into_response())
 }
 
+#[utoipa::path(post, path = "/v1/wallets/{id}/receive", tag = "wallets", summary = "Receive a credential offer (OpenID4VCI)", params(("id" = String, Path, description = "wallet id (HTTP Basic user)")), request_body(content = Object, content_type = "application/json", description = "{offer, tx_code?, copies?}"), responses((status = 201, description = "the credentials received", body = Object), (status = 400, description = "malformed"), (status = 401, description = "HTTP Basic with the wallet id and its passphrase is required")), security(("basic" = [])))]
 async fn receive(
     State(wallets): State<Shared>,
     Path(id): Path<String>,
@@ -367,6 +379,7 @@ async fn receive(
     Ok((StatusCode::CREATED, Json(json!({"credential_ids": ids}))).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/wallets/{id}/present", tag = "wallets", summary = "Answer an OpenID4VP request", params(("id" = String, Path, description = "wallet id (HTTP Basic user)")), request_body(content = Object, content_type = "application/json", description = "{request, confirm?}"), responses((status = 200, description = "what would leave, or the application", body = Object), (status = 400, description = "malformed"), (status = 401, description = "HTTP Basic with the wallet id and its passphrase is required")), security(("basic" = [])))]
 async fn present(
     State(wallets): State<Shared>,
     Path(id): Path<String>,
@@ -420,6 +433,7 @@ async fn present(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/wallets/{id}/export", tag = "wallets", summary = "Export the wallet (JSON)", params(("id" = String, Path, description = "wallet id (HTTP Basic user)")), responses((status = 200, description = "the export", body = Object), (status = 401, description = "HTTP Basic with the wallet id and its passphrase is required")), security(("basic" = [])))]
 async fn export(
     State(wallets): State<Shared>,
     Path(id): Path<String>,

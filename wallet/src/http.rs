@@ -35,9 +35,11 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
+use notary::http::ApiRouter;
 use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::issuers::Issuer;
 use crate::jose::Algorithm;
@@ -99,42 +101,35 @@ impl IntoResponse for ApiError {
 
 type Shared = Arc<Credentials>;
 
-/// The routes, with their state.
+/// The routes as a plain axum router; see [`api`].
 pub fn router(credentials: Arc<Credentials>) -> Router {
-    Router::new()
-        .route("/v1/credentials/issue", post(issue_vc))
-        .route("/v1/credentials/issue/batch", post(issue_vc_batch))
-        .route("/v1/credentials/sd-jwt/issue", post(issue_sd_jwt))
-        .route("/v1/credentials/status", post(update_status))
-        .route("/v1/credentials/verify", post(verify_credential))
-        .route("/v1/presentations/verify", post(verify_presentation))
-        .route(
-            "/v1/credentials/status-lists/{issuer}/{list}",
-            get(token_status_list),
-        )
-        .route(
-            "/v1/credentials/status-lists/{issuer}/{list}/{purpose}",
-            get(bitstring_status_list),
-        )
-        .route("/v1/credentials/types", get(list_types))
-        .route("/v1/credentials/types/{name}", get(type_metadata))
-        .route("/v1/credentials/types/{name}/schema", get(type_schema))
-        .route("/v1/credentials/issuers", get(list_issuers))
-        .route("/issuers/{issuer}/did.json", get(did_document))
-        .route("/contexts/credentials/v1", get(context))
-        .route("/v1/oid4vci/offers", post(create_offer))
-        .route(
-            "/.well-known/openid-credential-issuer/issuers/{issuer}",
-            get(issuer_metadata),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server/issuers/{issuer}",
-            get(authorization_server_metadata),
-        )
-        .route("/issuers/{issuer}/offers/{offer}", get(offer_document))
-        .route("/issuers/{issuer}/token", post(token))
-        .route("/issuers/{issuer}/nonce", post(nonce))
-        .route("/issuers/{issuer}/credential", post(credential_endpoint))
+    api(credentials).into()
+}
+
+/// The routes with their OpenAPI description.
+pub fn api(credentials: Arc<Credentials>) -> ApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(issue_vc))
+        .routes(routes!(issue_vc_batch))
+        .routes(routes!(issue_sd_jwt))
+        .routes(routes!(update_status))
+        .routes(routes!(verify_credential))
+        .routes(routes!(verify_presentation))
+        .routes(routes!(token_status_list))
+        .routes(routes!(bitstring_status_list))
+        .routes(routes!(list_types))
+        .routes(routes!(type_metadata))
+        .routes(routes!(type_schema))
+        .routes(routes!(list_issuers))
+        .routes(routes!(did_document))
+        .routes(routes!(context))
+        .routes(routes!(create_offer))
+        .routes(routes!(issuer_metadata))
+        .routes(routes!(authorization_server_metadata))
+        .routes(routes!(offer_document))
+        .routes(routes!(token))
+        .routes(routes!(nonce))
+        .routes(routes!(credential_endpoint))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(credentials)
 }
@@ -269,6 +264,7 @@ fn batch(object: &Map<String, Value>) -> Option<Result<&Vec<Value>, Error>> {
     })
 }
 
+#[utoipa::path(post, path = "/v1/credentials/sd-jwt/issue", tag = "credentials", summary = "Issue SD-JWT VCs as the caller issuer", request_body(content = Object, content_type = "application/json", description = "{vct, claims, holder?, disclose?} or {credentials: [...]}"), responses((status = 201, description = "the SD-JWT VC(s)", body = Object), (status = 400, description = "malformed input: JSON {code, message}"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an issuer, or a type or record it may not act on")), security(("bearer" = [])))]
 async fn issue_sd_jwt(
     State(credentials): State<Shared>,
     headers: HeaderMap,
@@ -369,6 +365,7 @@ fn vc_request(
     Ok((request, suite))
 }
 
+#[utoipa::path(post, path = "/v1/credentials/issue", tag = "credentials", summary = "VC-API issue: a VC 2.0 with a Data Integrity proof", request_body(content = Object, content_type = "application/json", description = "{credential, options}"), responses((status = 201, description = "{verifiableCredential}", body = Object), (status = 400, description = "malformed input: JSON {code, message}"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an issuer, or a type or record it may not act on")), security(("bearer" = [])))]
 async fn issue_vc(
     State(credentials): State<Shared>,
     headers: HeaderMap,
@@ -384,6 +381,7 @@ async fn issue_vc(
         .into_response())
 }
 
+#[utoipa::path(post, path = "/v1/credentials/issue/batch", tag = "credentials", summary = "Issue VC 2.0 credentials, all or nothing", request_body(content = Object, content_type = "application/json", description = "{credentials: [{credential, options}]}"), responses((status = 201, description = "the credentials", body = Object), (status = 400, description = "malformed input: JSON {code, message}"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an issuer, or a type or record it may not act on")), security(("bearer" = [])))]
 async fn issue_vc_batch(
     State(credentials): State<Shared>,
     headers: HeaderMap,
@@ -423,6 +421,7 @@ async fn issue_vc_batch(
     Ok((StatusCode::CREATED, Json(json!({"credentials": list}))).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/credentials/status", tag = "credentials", summary = "Revoke, suspend or reinstate one of the caller's credentials", request_body(content = Object, content_type = "application/json", description = "{credentialId, status: revoked | suspended | valid}"), responses((status = 200, description = "{credentialId, previous, status}", body = Object), (status = 400, description = "malformed input: JSON {code, message}"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an issuer, or a type or record it may not act on"), (status = 404, description = "not one of the caller's credentials")), security(("bearer" = [])))]
 async fn update_status(
     State(credentials): State<Shared>,
     headers: HeaderMap,
@@ -496,6 +495,7 @@ fn verify_options(object: &Map<String, Value>) -> Result<VerifyOptions, Error> {
     })
 }
 
+#[utoipa::path(post, path = "/v1/credentials/verify", tag = "credentials", summary = "VC-API verify a credential (VC 2.0 or SD-JWT VC)", request_body(content = Object, content_type = "application/json", description = "{verifiableCredential, options}"), responses((status = 200, description = "{checks, warnings, errors}", body = Object), (status = 400, description = "not valid: {checks, warnings, errors}")))]
 async fn verify_credential(State(credentials): State<Shared>, bytes: Bytes) -> Response {
     let result = async {
         let object = body(&bytes)?;
@@ -524,6 +524,7 @@ async fn verify_credential(State(credentials): State<Shared>, bytes: Bytes) -> R
     verification_response(result)
 }
 
+#[utoipa::path(post, path = "/v1/presentations/verify", tag = "credentials", summary = "VC-API verify a presentation", request_body(content = Object, content_type = "application/json", description = "{verifiablePresentation, options: {challenge, domain}}"), responses((status = 200, description = "{checks, warnings, errors}", body = Object), (status = 400, description = "not valid")))]
 async fn verify_presentation(State(credentials): State<Shared>, bytes: Bytes) -> Response {
     let result = (|| {
         let object = body(&bytes)?;
@@ -560,6 +561,7 @@ fn cached(content_type: &'static str, body: String) -> Response {
     response
 }
 
+#[utoipa::path(get, path = "/v1/credentials/status-lists/{issuer}/{list}", tag = "credentials", summary = "IETF Token Status List (statuslist+jwt)", params(("issuer" = String, Path, description = "issuer id (comune-milano, inps, ...)"), ("list" = String, Path, description = "list number")), responses((status = 200, description = "the status list token", content_type = "application/statuslist+jwt", body = String), (status = 404, description = "unknown list")))]
 async fn token_status_list(
     State(credentials): State<Shared>,
     Path((issuer, list)): Path<(String, u32)>,
@@ -568,6 +570,7 @@ async fn token_status_list(
     Ok(cached("application/statuslist+jwt", jwt))
 }
 
+#[utoipa::path(get, path = "/v1/credentials/status-lists/{issuer}/{list}/{purpose}", tag = "credentials", summary = "W3C Bitstring Status List credential", params(("issuer" = String, Path, description = "issuer id (comune-milano, inps, ...)"), ("list" = String, Path, description = "list number"), ("purpose" = String, Path, description = "revocation or suspension")), responses((status = 200, description = "the status list credential", body = Object), (status = 404, description = "unknown list")))]
 async fn bitstring_status_list(
     State(credentials): State<Shared>,
     Path((issuer, list, purpose)): Path<(String, u32, String)>,
@@ -588,6 +591,7 @@ async fn bitstring_status_list(
     Ok(cached("application/vc+ld+json", document.to_string()))
 }
 
+#[utoipa::path(get, path = "/v1/credentials/types", tag = "credentials", summary = "The credential types", responses((status = 200, description = "types", body = Object)))]
 async fn list_types() -> Json<Value> {
     let list: Vec<Value> = types::TYPES
         .iter()
@@ -602,14 +606,17 @@ fn find_type(name: &str) -> Result<&'static types::CredentialType, Error> {
     })
 }
 
+#[utoipa::path(get, path = "/v1/credentials/types/{name}", tag = "credentials", summary = "SD-JWT VC type metadata", params(("name" = String, Path, description = "type name")), responses((status = 200, description = "type metadata", body = Object), (status = 404, description = "unknown type")))]
 async fn type_metadata(Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(find_type(&name)?.metadata()))
 }
 
+#[utoipa::path(get, path = "/v1/credentials/types/{name}/schema", tag = "credentials", summary = "A type's JSON Schema", params(("name" = String, Path, description = "type name")), responses((status = 200, description = "JSON Schema", body = Object), (status = 404, description = "unknown type")))]
 async fn type_schema(Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(find_type(&name)?.schema().clone()))
 }
 
+#[utoipa::path(get, path = "/v1/credentials/issuers", tag = "credentials", summary = "The issuers, their did:web DIDs and types", responses((status = 200, description = "issuers", body = Object)))]
 async fn list_issuers(State(credentials): State<Shared>) -> Json<Value> {
     let list: Vec<Value> = credentials
         .issuers()
@@ -619,6 +626,7 @@ async fn list_issuers(State(credentials): State<Shared>) -> Json<Value> {
     Json(json!({"issuers": list}))
 }
 
+#[utoipa::path(get, path = "/issuers/{issuer}/did.json", tag = "credentials", summary = "An issuer's did:web document", params(("issuer" = String, Path, description = "issuer id (comune-milano, inps, ...)")), responses((status = 200, description = "the DID document", body = Object), (status = 404, description = "unknown issuer")))]
 async fn did_document(
     State(credentials): State<Shared>,
     Path(issuer): Path<String>,
@@ -629,6 +637,7 @@ async fn did_document(
     Ok(Json(issuer.document()))
 }
 
+#[utoipa::path(get, path = "/contexts/credentials/v1", tag = "credentials", summary = "Sigillo's JSON-LD context", responses((status = 200, description = "the context", content_type = "application/ld+json", body = String)))]
 async fn context() -> Response {
     let mut response = types::CONTEXT.into_response();
     response.headers_mut().insert(
@@ -676,6 +685,7 @@ fn issuer_named<'a>(credentials: &'a Credentials, id: &str) -> Result<&'a Issuer
     })
 }
 
+#[utoipa::path(post, path = "/v1/oid4vci/offers", tag = "oid4vci", summary = "An OpenID4VCI credential offer (pre-authorized code, tx_code)", request_body(content = Object, content_type = "application/json", description = "{credential_type, claims, tx_code?}"), responses((status = 201, description = "{offer_uri, offer_uri_by_reference, tx_code}", body = Object), (status = 400, description = "malformed input: JSON {code, message}"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an issuer, or a type or record it may not act on")), security(("bearer" = [])))]
 async fn create_offer(
     State(credentials): State<Shared>,
     headers: HeaderMap,
@@ -736,6 +746,7 @@ async fn create_offer(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/.well-known/openid-credential-issuer/issuers/{issuer}", tag = "oid4vci", summary = "OpenID4VCI credential issuer metadata", params(("issuer" = String, Path, description = "issuer id (comune-milano, inps, ...)")), responses((status = 200, description = "metadata", body = Object), (status = 404, description = "unknown issuer")))]
 async fn issuer_metadata(
     State(credentials): State<Shared>,
     Path(issuer): Path<String>,
@@ -744,6 +755,7 @@ async fn issuer_metadata(
     Ok(Json(oid4vci::metadata(&credentials, issuer)))
 }
 
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server/issuers/{issuer}", tag = "oid4vci", summary = "RFC 8414 authorization server metadata", params(("issuer" = String, Path, description = "issuer id (comune-milano, inps, ...)")), responses((status = 200, description = "metadata", body = Object), (status = 404, description = "unknown issuer")))]
 async fn authorization_server_metadata(
     State(credentials): State<Shared>,
     Path(issuer): Path<String>,
@@ -755,6 +767,7 @@ async fn authorization_server_metadata(
     )))
 }
 
+#[utoipa::path(get, path = "/issuers/{issuer}/offers/{offer}", tag = "oid4vci", summary = "A credential offer by reference", params(("issuer" = String, Path, description = "issuer id (comune-milano, inps, ...)"), ("offer" = String, Path, description = "offer id")), responses((status = 200, description = "the offer", body = Object), (status = 404, description = "unknown or expired")))]
 async fn offer_document(
     State(credentials): State<Shared>,
     Path((issuer, offer)): Path<(String, String)>,
@@ -765,6 +778,7 @@ async fn offer_document(
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/issuers/{issuer}/token", tag = "oid4vci", summary = "OAuth token endpoint: pre-authorized code and tx_code for an access token", params(("issuer" = String, Path, description = "issuer id (comune-milano, inps, ...)")), request_body(content = Vec<u8>, content_type = "application/x-www-form-urlencoded", description = "grant_type, pre-authorized_code, tx_code"), responses((status = 200, description = "{access_token, token_type, expires_in}", body = Object), (status = 400, description = "invalid_grant and the other RFC 6749 errors")))]
 async fn token(
     State(credentials): State<Shared>,
     Path(issuer): Path<String>,
@@ -797,6 +811,7 @@ async fn token(
     }
 }
 
+#[utoipa::path(post, path = "/issuers/{issuer}/nonce", tag = "oid4vci", summary = "A fresh c_nonce", params(("issuer" = String, Path, description = "issuer id (comune-milano, inps, ...)")), responses((status = 200, description = "{c_nonce}", body = Object), (status = 404, description = "unknown issuer")))]
 async fn nonce(
     State(credentials): State<Shared>,
     Path(issuer): Path<String>,
@@ -807,6 +822,7 @@ async fn nonce(
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/issuers/{issuer}/credential", tag = "oid4vci", summary = "OpenID4VCI credential endpoint: access token and key proof", params(("issuer" = String, Path, description = "issuer id (comune-milano, inps, ...)")), request_body(content = Object, content_type = "application/json", description = "{credential_configuration_id, proofs}"), responses((status = 200, description = "{credentials}", body = Object), (status = 400, description = "invalid_proof and the other OpenID4VCI errors"), (status = 401, description = "invalid_token")), security(("bearer" = [])))]
 async fn credential_endpoint(
     State(credentials): State<Shared>,
     Path(issuer): Path<String>,
@@ -834,22 +850,28 @@ async fn credential_endpoint(
     }
 }
 
-/// The calls (bandi) and their OpenID4VP endpoints.
+/// The calls (bandi) and their OpenID4VP endpoints, as a plain axum router.
 pub fn calls_router(calls: Arc<crate::oid4vp::Calls>) -> Router {
-    Router::new()
-        .route("/v1/calls", post(publish_call))
-        .route("/v1/calls/{call}", get(get_call))
-        .route("/v1/calls/{call}/requests", post(new_request))
-        .route("/v1/calls/{call}/requests/{state}", get(request_object))
-        .route("/v1/calls/{call}/response", post(call_response))
-        .route("/v1/applications/{id}", get(get_application))
-        .route("/v1/applications/{id}/receipts", get(application_receipts))
+    calls_api(calls).into()
+}
+
+/// The calls (bandi) and their OpenID4VP endpoints, with their OpenAPI description.
+pub fn calls_api(calls: Arc<crate::oid4vp::Calls>) -> ApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(publish_call))
+        .routes(routes!(get_call))
+        .routes(routes!(new_request))
+        .routes(routes!(request_object))
+        .routes(routes!(call_response))
+        .routes(routes!(get_application))
+        .routes(routes!(application_receipts))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(calls)
 }
 
 type SharedCalls = Arc<crate::oid4vp::Calls>;
 
+#[utoipa::path(post, path = "/v1/calls", tag = "calls", summary = "Publish a call (bando) as the caller issuer: DCQL query and rules", request_body(content = Object, content_type = "application/json", description = "{title, dcql_query, rules, issuers}"), responses((status = 201, description = "the call", body = Object), (status = 400, description = "malformed input: JSON {code, message}"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an issuer, or a type or record it may not act on")), security(("bearer" = [])))]
 async fn publish_call(
     State(calls): State<SharedCalls>,
     headers: HeaderMap,
@@ -860,6 +882,7 @@ async fn publish_call(
     Ok((StatusCode::CREATED, Json(call)).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/calls/{call}", tag = "calls", summary = "A call", params(("call" = String, Path, description = "call id")), responses((status = 200, description = "the call", body = Object), (status = 404, description = "unknown call")))]
 async fn get_call(
     State(calls): State<SharedCalls>,
     Path(call): Path<String>,
@@ -867,6 +890,7 @@ async fn get_call(
     Ok(Json(calls.call(&call)?))
 }
 
+#[utoipa::path(post, path = "/v1/calls/{call}/requests", tag = "calls", summary = "A fresh OpenID4VP authorization request", params(("call" = String, Path, description = "call id")), responses((status = 201, description = "{request_uri, request_uri_by_reference, state, expires_at}", body = Object), (status = 404, description = "unknown call")))]
 async fn new_request(
     State(calls): State<SharedCalls>,
     Path(call): Path<String>,
@@ -886,6 +910,7 @@ async fn new_request(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/v1/calls/{call}/requests/{state}", tag = "calls", summary = "The signed request object (request_uri)", params(("call" = String, Path, description = "call id"), ("state" = String, Path, description = "request state")), responses((status = 200, description = "the JWT", content_type = "application/oauth-authz-req+jwt", body = String), (status = 404, description = "unknown or expired")))]
 async fn request_object(
     State(calls): State<SharedCalls>,
     Path((call, state)): Path<(String, String)>,
@@ -900,6 +925,7 @@ async fn request_object(
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/v1/calls/{call}/response", tag = "calls", summary = "OpenID4VP direct_post: the holder's vp_token", params(("call" = String, Path, description = "call id")), request_body(content = Vec<u8>, content_type = "application/x-www-form-urlencoded", description = "vp_token, state"), responses((status = 200, description = "the application and its outcome", body = Object), (status = 400, description = "a presentation that does not verify or does not answer the request")))]
 async fn call_response(
     State(calls): State<SharedCalls>,
     Path(call): Path<String>,
@@ -923,6 +949,7 @@ async fn call_response(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/v1/applications/{id}", tag = "calls", summary = "An application (the call's publisher)", params(("id" = String, Path, description = "application id")), responses((status = 200, description = "the application", body = Object), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not the call's publisher"), (status = 404, description = "unknown")), security(("bearer" = [])))]
 async fn get_application(
     State(calls): State<SharedCalls>,
     headers: HeaderMap,
@@ -940,6 +967,7 @@ async fn get_application(
     Ok(Json(application))
 }
 
+#[utoipa::path(get, path = "/v1/applications/{id}/receipts", tag = "calls", summary = "An application's hashes and notary receipts", params(("id" = String, Path, description = "application id")), responses((status = 200, description = "receipts", body = Object), (status = 202, description = "stamp pending"), (status = 404, description = "unknown")))]
 async fn application_receipts(
     State(calls): State<SharedCalls>,
     Path(id): Path<String>,
