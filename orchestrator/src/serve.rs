@@ -426,8 +426,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The eligibility service and its router: the registries' keys (given, pinned, or fetched
-/// and pinned), the store, the access tokens, and the minter (started in the runtime).
 /// Who may stamp (`POST /v1/notary/entries`, `POST /v1/tsa`): every role but the auditor,
 /// which changes nothing.
 const STAMPERS: &[access::Role] = &[
@@ -472,6 +470,8 @@ fn open_access(data: &Path) -> anyhow::Result<Arc<access::Access>> {
     Ok(Arc::new(access))
 }
 
+/// The eligibility service and its router: the registries' keys (given, pinned, or fetched
+/// and pinned), the store, the shared access tokens, and the minter (started in the runtime).
 fn open_eligibility(
     args: &ServeArgs,
     url: &str,
