@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -42,7 +42,7 @@ pub enum Role {
     /// The circuit authority: enrols participants and classes on the token ledger. It signs
     /// its operations with its key; a bearer token of this role may also stamp.
     Authority,
-    /// A public body that issues credentials (scope: the issuer ids it acts as) and stamps
+    /// A public body that issues credentials (scope: the one issuer id it acts as) and stamps
     /// documents.
     Issuer,
     /// A call's or a municipality's platform: submits eligibility applications for the
@@ -216,6 +216,9 @@ struct Loaded {
     grants: HashMap<String, Grant>,
     /// SHA-256 of the file as last read (a timestamp can miss two writes in one tick).
     version: [u8; 32],
+    /// The file's length and modification time when last read or written: an unknown token
+    /// re-reads the file only when they changed, so a flood of bad tokens costs a `stat` each.
+    stamp: Option<(u64, SystemTime)>,
     checked: Instant,
 }
 
@@ -255,6 +258,11 @@ fn read(path: &Path) -> Result<(Vec<Grant>, [u8; 32]), AccessError> {
     let grants = serde_json::from_slice(&bytes)
         .map_err(|error| AccessError::Invalid(format!("{}: {error}", path.display())))?;
     Ok((grants, Sha256::digest(&bytes).into()))
+}
+
+fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.len(), metadata.modified().ok()?))
 }
 
 fn by_hash(grants: Vec<Grant>) -> HashMap<String, Grant> {
@@ -310,6 +318,7 @@ impl Access {
             loaded: RwLock::new(Loaded {
                 grants: by_hash(grants),
                 version,
+                stamp: stamp(&dir.join("tokens.json")),
                 checked: Instant::now(),
             }),
         })
@@ -342,6 +351,7 @@ impl Access {
         let json = serde_json::to_vec_pretty(&grants).expect("grants serialise");
         notary::keys::write_durably(&self.path(), &json, 0o600)?;
         loaded.version = Sha256::digest(&json).into();
+        loaded.stamp = stamp(&self.path());
         loaded.grants = by_hash(grants);
         Ok(())
     }
@@ -441,6 +451,13 @@ impl Access {
             loaded.grants.get(&digest).cloned()
         };
         found.or_else(|| {
+            let touched = {
+                let loaded = self.loaded.read().unwrap_or_else(|e| e.into_inner());
+                stamp(&self.path()) != loaded.stamp
+            };
+            if !touched {
+                return None;
+            }
             self.reload();
             let loaded = self.loaded.read().unwrap_or_else(|e| e.into_inner());
             loaded.grants.get(&digest).cloned()
@@ -474,6 +491,7 @@ impl Access {
     fn reload(&self) {
         let mut loaded = self.loaded.write().unwrap_or_else(|e| e.into_inner());
         loaded.checked = Instant::now();
+        loaded.stamp = stamp(&self.path());
         // A file that no longer reads keeps the tokens in force: failing open is not an
         // option, and failing closed would lock everyone out over a typo.
         match read(&self.path()) {
