@@ -203,11 +203,14 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| ApiError::bad_request("body", error.to_string()))
 }
 
-#[derive(Deserialize)]
+/// One SHA-256 digest (`entry`) or a batch of 1 to 10,000 (`entries`), in hex.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SubmitRequest<'a> {
+    /// One digest: 64 hex digits.
     #[serde(borrow)]
     entry: Option<&'a str>,
+    /// A batch of digests.
     #[serde(borrow)]
     entries: Option<Vec<&'a str>>,
 }
@@ -245,7 +248,7 @@ fn parse_entries(request: SubmitRequest<'_>) -> Result<Vec<Digest>, ApiError> {
 }
 
 /// `POST /v1/notary/entries`: answers with the receipts once the block is durable.
-#[utoipa::path(post, path = "/v1/notary/entries", operation_id = "submit_entries", tag = "notary", summary = "Notarise one digest or a batch; answers once their block is durable", request_body(content = Object, content_type = "application/json", description = "{\"entry\": HEX} or {\"entries\": [HEX, ...]} (at most 10,000 SHA-256 digests)"), responses((status = 201, description = "the receipts (a receipt bundle: block, entries paths, C2SP tlog-proof)", body = Object), (status = 400, description = "malformed input: JSON {code, field, message}"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "a role that may not stamp"), (status = 413, description = "body too large")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/notary/entries", operation_id = "submit_entries", tag = "notary", summary = "Notarise one digest or a batch; answers once their block is durable", request_body(content = SubmitRequest, content_type = "application/json", description = "{\"entry\": HEX} or {\"entries\": [HEX, ...]} (at most 10,000 SHA-256 digests)"), responses((status = 201, description = "the receipts (a receipt bundle: block, entries paths, C2SP tlog-proof)", body = Object), (status = 400, description = "malformed input: JSON {code, field, message}"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "a role that may not stamp"), (status = 413, description = "body too large")), security(("bearer" = [])))]
 async fn submit(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,

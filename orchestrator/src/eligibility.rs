@@ -76,7 +76,7 @@ pub enum Error {
 }
 
 /// An application as it arrives.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationRequest {
     /// The applying parent.
@@ -97,7 +97,7 @@ pub struct ApplicationRequest {
 }
 
 /// An operator's review of a pending decision.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     /// `eligible` or `not_eligible`.

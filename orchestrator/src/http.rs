@@ -137,7 +137,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
     })
 }
 
-#[utoipa::path(post, path = "/v1/eligibility/{measure}/applications", tag = "eligibility", summary = "Decide an application from the registries, in real time", params(("measure" = String, Path, description = "nidi-gratis, bando-pmi")), request_body(content = Object, content_type = "application/json", description = "{fiscal_code, child_fiscal_code, application_date?, token_key?} or {vat, application_date?}"), responses((status = 201, description = "the decision (requirements, outcome, amount, consequences)", body = Object), (status = 400, description = "malformed or invalid_field"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not a platform, or a measure outside its scope"), (status = 404, description = "unknown_measure"), (status = 413, description = "over 16 KiB"), (status = 422, description = "no_version_open")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/eligibility/{measure}/applications", tag = "eligibility", summary = "Decide an application from the registries, in real time", params(("measure" = String, Path, description = "nidi-gratis, bando-pmi")), request_body(content = crate::eligibility::ApplicationRequest, content_type = "application/json", description = "{fiscal_code, child_fiscal_code, application_date?, token_key?} or {vat, application_date?}"), responses((status = 201, description = "the decision (requirements, outcome, amount, consequences)", body = Object), (status = 400, description = "malformed or invalid_field"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not a platform, or a measure outside its scope"), (status = 404, description = "unknown_measure"), (status = 413, description = "over 16 KiB"), (status = 422, description = "no_version_open")), security(("bearer" = [])))]
 async fn apply(
     State(api): State<Arc<Api>>,
     Path(measure): Path<String>,
@@ -231,7 +231,7 @@ async fn reviews(
     }
 }
 
-#[utoipa::path(post, path = "/v1/eligibility/reviews/{id}", tag = "eligibility", summary = "Resolve a pending decision", params(("id" = String, Path, description = "decision id")), request_body(content = Object, content_type = "application/json", description = "{outcome, reason, monthly_amount_cents?}"), responses((status = 200, description = "the review record", body = Object), (status = 400, description = "malformed"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an operator"), (status = 404, description = "not_found"), (status = 409, description = "not_pending")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/eligibility/reviews/{id}", tag = "eligibility", summary = "Resolve a pending decision", params(("id" = String, Path, description = "decision id")), request_body(content = crate::eligibility::ReviewRequest, content_type = "application/json", description = "{outcome, reason, monthly_amount_cents?}"), responses((status = 200, description = "the review record", body = Object), (status = 400, description = "malformed"), (status = 401, description = "no or unknown bearer token"), (status = 403, description = "not an operator"), (status = 404, description = "not_found"), (status = 409, description = "not_pending")), security(("bearer" = [])))]
 async fn review(
     State(api): State<Arc<Api>>,
     Path(id): Path<String>,
