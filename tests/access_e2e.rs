@@ -405,7 +405,30 @@ fn every_write_endpoint_refuses_missing_wrong_and_out_of_scope_credentials() {
         listed.contains("pmi-platform platform bando-pmi"),
         "{listed}"
     );
-    assert!(!listed.contains("comune-milano issuer"), "{listed}");
+    assert!(
+        listed.contains("comune-milano issuer comune-milano revoked"),
+        "{listed}"
+    );
+    // A restart does not make the revoked token again.
+    let new_tokens = std::fs::read_to_string(server.data.join("access/new-tokens.txt")).unwrap();
+    drop(server);
+    let server = Server::start(
+        &dir.0,
+        &["--listen", &listen, "--registries", &registries.url],
+    );
+    assert_eq!(
+        std::fs::read_to_string(server.data.join("access/new-tokens.txt")).unwrap(),
+        new_tokens
+    );
+    let stamp_url = format!("{}{}", server.url, stamp.path);
+    let status = client
+        .post(&stamp_url)
+        .bearer_auth(&milano)
+        .json(&json!({"entries": ["cd".repeat(32)]}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
 }
 
 fn issued_claims() -> Value {

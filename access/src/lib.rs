@@ -110,8 +110,11 @@ pub struct Grant {
     pub role: Role,
     /// What it may act as or on; `*` for everything.
     pub scope: Vec<String>,
-    /// Hex SHA-256 of the token.
+    /// Hex SHA-256 of the token; empty once revoked.
     pub sha256: String,
+    /// Revoked: the name stays, so that a restart does not make the token again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
 }
 
 impl Grant {
@@ -212,7 +215,9 @@ pub enum AccessError {
 }
 
 struct Loaded {
-    /// Grants by token hash.
+    /// Every grant, revoked ones included.
+    all: Vec<Grant>,
+    /// The grants in force, by token hash.
     grants: HashMap<String, Grant>,
     /// SHA-256 of the file as last read (a timestamp can miss two writes in one tick).
     version: [u8; 32],
@@ -265,10 +270,12 @@ fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
     Some((metadata.len(), metadata.modified().ok()?))
 }
 
-fn by_hash(grants: Vec<Grant>) -> HashMap<String, Grant> {
+/// The grants in force, by token hash.
+fn by_hash(grants: &[Grant]) -> HashMap<String, Grant> {
     grants
-        .into_iter()
-        .map(|grant| (grant.sha256.clone(), grant))
+        .iter()
+        .filter(|grant| !grant.revoked)
+        .map(|grant| (grant.sha256.clone(), grant.clone()))
         .collect()
 }
 
@@ -316,7 +323,8 @@ impl Access {
         Ok(Access {
             dir: dir.to_owned(),
             loaded: RwLock::new(Loaded {
-                grants: by_hash(grants),
+                grants: by_hash(&grants),
+                all: grants,
                 version,
                 stamp: stamp(&dir.join("tokens.json")),
                 checked: Instant::now(),
@@ -337,12 +345,16 @@ impl Access {
     fn add(&self, grant: Grant) -> Result<(), AccessError> {
         let mut loaded = self.loaded.write().unwrap_or_else(|e| e.into_inner());
         let (mut grants, _) = read(&self.path())?;
-        if grants.iter().any(|existing| existing.name == grant.name) {
+        if grants
+            .iter()
+            .any(|existing| existing.name == grant.name && !existing.revoked)
+        {
             return Err(AccessError::Invalid(format!(
                 "a token named {:?} exists; revoke it first",
                 grant.name
             )));
         }
+        grants.retain(|existing| existing.name != grant.name);
         grants.push(grant);
         self.write(&mut loaded, grants)
     }
@@ -352,7 +364,8 @@ impl Access {
         notary::keys::write_durably(&self.path(), &json, 0o600)?;
         loaded.version = Sha256::digest(&json).into();
         loaded.stamp = stamp(&self.path());
-        loaded.grants = by_hash(grants);
+        loaded.grants = by_hash(&grants);
+        loaded.all = grants;
         Ok(())
     }
 
@@ -367,11 +380,12 @@ impl Access {
             role,
             scope: scope.to_vec(),
             sha256: hash(&token),
+            revoked: false,
         })?;
         Ok(token)
     }
 
-    /// Makes a token named `name` unless one exists, and appends `name token` to
+    /// Makes a token named `name` unless one exists or was revoked, and appends `name token` to
     /// [`Access::new_tokens_path`] (mode 0600) for the administrator to hand out. Returns the
     /// new token, if any.
     pub fn ensure(
@@ -415,28 +429,32 @@ impl Access {
             role,
             scope: scope.to_vec(),
             sha256: sha256.to_ascii_lowercase(),
+            revoked: false,
         })?;
         Ok(true)
     }
 
-    /// Revokes the token named `name`: the service refuses it within a second.
+    /// Revokes the token named `name`: the service refuses it within a second. The name stays,
+    /// marked revoked, so that a restart does not make it again; `create` may reuse it.
     pub fn revoke(&self, name: &str) -> Result<Grant, AccessError> {
         let mut loaded = self.loaded.write().unwrap_or_else(|e| e.into_inner());
         let (mut grants, _) = read(&self.path())?;
-        let position = grants
-            .iter()
-            .position(|grant| grant.name == name)
-            .ok_or_else(|| AccessError::Invalid(format!("no token named {name:?}")))?;
-        let revoked = grants.remove(position);
+        let grant = grants
+            .iter_mut()
+            .find(|grant| grant.name == name && !grant.revoked)
+            .ok_or_else(|| AccessError::Invalid(format!("no token in force named {name:?}")))?;
+        grant.revoked = true;
+        grant.sha256.clear();
+        let revoked = grant.clone();
         self.write(&mut loaded, grants)?;
         Ok(revoked)
     }
 
-    /// Every grant, sorted by name.
+    /// Every grant, revoked ones included, sorted by name.
     pub fn list(&self) -> Vec<Grant> {
         self.reload_if_changed();
         let loaded = self.loaded.read().unwrap_or_else(|e| e.into_inner());
-        let mut grants: Vec<Grant> = loaded.grants.values().cloned().collect();
+        let mut grants = loaded.all.clone();
         grants.sort_by(|a, b| a.name.cmp(&b.name));
         grants
     }
@@ -497,7 +515,8 @@ impl Access {
         match read(&self.path()) {
             Ok((_, version)) if version == loaded.version => {}
             Ok((grants, version)) => {
-                loaded.grants = by_hash(grants);
+                loaded.grants = by_hash(&grants);
+                loaded.all = grants;
                 loaded.version = version;
                 tracing::info!(tokens = loaded.grants.len(), "access tokens reloaded");
             }
@@ -681,6 +700,18 @@ mod tests {
         let text = std::fs::read_to_string(access.new_tokens_path()).unwrap();
         assert_eq!(text, format!("operator {token}\n"));
         assert!(access.check(&token).is_some());
+        // A revoked token is not made again by the next start; `create` may reuse the name.
+        access.revoke("operator").unwrap();
+        assert!(access.check(&token).is_none());
+        assert_eq!(
+            access.ensure("operator", Role::Operator, &any).unwrap(),
+            None
+        );
+        assert!(access.list()[0].revoked);
+        assert!(access.revoke("operator").is_err());
+        let again = access.create("operator", Role::Operator, &any).unwrap();
+        assert_eq!(access.check(&again).unwrap().name, "operator");
+        assert_eq!(access.list().len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

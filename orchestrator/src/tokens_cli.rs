@@ -32,7 +32,7 @@ pub enum TokensCommand {
         #[arg(long)]
         name: String,
     },
-    /// List the tokens: name, role, scope.
+    /// List the tokens: name, role, scope, and `revoked` for the revoked ones.
     List {
         /// The data directory of the service.
         #[arg(long, default_value = "data", env = "SIGILLO_DATA")]
@@ -66,7 +66,13 @@ pub fn run(command: TokensCommand) -> anyhow::Result<()> {
         }
         TokensCommand::List { data } => {
             for grant in open(&data)?.list() {
-                println!("{} {} {}", grant.name, grant.role, grant.scope.join(","));
+                let revoked = if grant.revoked { " revoked" } else { "" };
+                println!(
+                    "{} {} {}{revoked}",
+                    grant.name,
+                    grant.role,
+                    grant.scope.join(",")
+                );
             }
         }
     }
