@@ -372,17 +372,28 @@ impl Access {
     /// Creates a token named `name` and returns it: it is shown only now, since only its
     /// hash is kept.
     pub fn create(&self, name: &str, role: Role, scope: &[String]) -> Result<String, AccessError> {
+        let token = new_token();
+        self.insert(name, role, scope, hash(&token))?;
+        Ok(token)
+    }
+
+    /// Checks a grant's name and scope, then adds it.
+    fn insert(
+        &self,
+        name: &str,
+        role: Role,
+        scope: &[String],
+        sha256: String,
+    ) -> Result<(), AccessError> {
         check_name(name)?;
         check_scope(role, scope)?;
-        let token = new_token();
         self.add(Grant {
             name: name.to_owned(),
             role,
             scope: scope.to_vec(),
-            sha256: hash(&token),
+            sha256,
             revoked: false,
-        })?;
-        Ok(token)
+        })
     }
 
     /// Makes a token named `name` unless one exists or was revoked, and appends `name token` to
@@ -414,8 +425,6 @@ impl Access {
         scope: &[String],
         sha256: &str,
     ) -> Result<bool, AccessError> {
-        check_name(name)?;
-        check_scope(role, scope)?;
         if sha256.len() != 64 || hex::decode(sha256).is_err() {
             return Err(AccessError::Invalid(format!(
                 "{name}: not a SHA-256 hex digest"
@@ -424,13 +433,7 @@ impl Access {
         if self.list().iter().any(|grant| grant.name == name) {
             return Ok(false);
         }
-        self.add(Grant {
-            name: name.to_owned(),
-            role,
-            scope: scope.to_vec(),
-            sha256: sha256.to_ascii_lowercase(),
-            revoked: false,
-        })?;
+        self.insert(name, role, scope, sha256.to_ascii_lowercase())?;
         Ok(true)
     }
 
