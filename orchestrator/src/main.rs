@@ -22,6 +22,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The service answers thousands of small requests a second, each allocating a few dozen times
+/// across hyper, axum and serde; glibc's allocator took a fifth of the notary's CPU under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Sigillo: notarisation, verifiable credentials and eligibility for public bodies.
 #[derive(Parser)]
 #[command(name = "sigillo", version, about)]
