@@ -84,10 +84,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.warmup_seconds >= args.seconds {
         bail!("--warmup-seconds must be below --seconds");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.clamp(1, 64))
-        .enable_all()
-        .build()?;
+    // One thread (the default) is a current-thread runtime: no work stealing to pay for, and
+    // the service, not the load tool, gets the other core.
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads.min(64))
+            .enable_all()
+            .build()?
+    };
     runtime.block_on(drive(args))
 }
 
