@@ -178,3 +178,68 @@ fn with_no_file_no_cors_header_is_sent() {
         .get("access-control-allow-origin")
         .is_none());
 }
+
+/// `--requests-in-flight-max` bounds the whole service, not each route: with a limit of 2 and
+/// two submissions waiting for their block, a read of another route waits for one of them.
+#[test]
+fn the_requests_in_flight_limit_is_shared_by_every_route() {
+    let dir = TempDir::new("config-in-flight");
+    let server = Server::start(
+        &dir.0,
+        &[
+            "--requests-in-flight-max",
+            "2",
+            "--block-interval-ms",
+            "1500",
+        ],
+    );
+    let token = server.token("operator");
+    let submit = |url: &str, token: &str, digest: String| {
+        reqwest::blocking::Client::new()
+            .post(format!("{url}/v1/notary/entries"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "entry": digest }))
+            .send()
+            .unwrap()
+            .status()
+    };
+    // An idle notary seals at once; the next block then waits a whole interval.
+    assert_eq!(
+        submit(
+            &server.url,
+            &token,
+            notary::Digest::sha256(b"first").to_hex()
+        ),
+        201
+    );
+    let (done, finished) = std::sync::mpsc::channel();
+    let mut submitters = Vec::new();
+    for i in 0..2u8 {
+        let (url, token, done) = (server.url.clone(), token.clone(), done.clone());
+        submitters.push(std::thread::spawn(move || {
+            assert_eq!(
+                submit(&url, &token, notary::Digest::sha256(&[i]).to_hex()),
+                201
+            );
+            done.send("submission").unwrap();
+        }));
+    }
+    // Both submissions are in flight (waiting for the block) before the read is sent.
+    std::thread::sleep(Duration::from_millis(400));
+    let url = server.url.clone();
+    let reader = std::thread::spawn(move || {
+        let status = reqwest::blocking::get(format!("{url}/healthz"))
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+        done.send("read").unwrap();
+    });
+    let order: Vec<&str> = (0..3)
+        .map(|_| finished.recv_timeout(Duration::from_secs(20)).unwrap())
+        .collect();
+    for thread in submitters {
+        thread.join().unwrap();
+    }
+    reader.join().unwrap();
+    assert_eq!(order[0], "submission", "the read did not wait: {order:?}");
+}

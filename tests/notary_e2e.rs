@@ -423,3 +423,59 @@ fn sigterm_seals_what_was_accepted_and_exits_cleanly() {
         verifier.verify(&found, &receipt.entry).unwrap();
     }
 }
+
+/// `sigillo bench`, the load tool, against the real service: every answer accepted, some fully
+/// verified, and `--latencies` writes one line per measured request. Not a timed test: the
+/// figures come from `scripts/load-notary.sh`.
+#[test]
+fn the_load_tool_drives_the_service_and_writes_every_latency() {
+    let dir = TempDir::new("bench");
+    let server = Server::start(&dir.0, &["--block-interval-ms", "20"]);
+    let latencies = dir.0.join("latencies.txt");
+    let (code, stdout, stderr) = output(
+        sigillo()
+            .args(["bench", "--url", &server.url])
+            .args(["--clients", "8", "--batch", "5", "--seconds", "3"])
+            .arg("--latencies")
+            .arg(&latencies)
+            .env("SIGILLO_TOKEN", server.token("operator")),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // | entries/s | requests/s | p50 | p99 | max | errors | answers checked |
+    let row: Vec<&str> = stdout
+        .lines()
+        .nth(3)
+        .unwrap_or_else(|| panic!("no figures in {stdout}"))
+        .split('|')
+        .map(str::trim)
+        .collect();
+    let requests_per_second: f64 = row[2].parse().unwrap();
+    assert!(requests_per_second > 0.0, "{stdout}");
+    assert_eq!(row[6], "0", "errors: {stdout}");
+    let checked: u64 = row[7].parse().unwrap();
+    assert!(checked > 0, "no answer was verified: {stdout}");
+    let text = std::fs::read_to_string(&latencies).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("sent_us latency_us"));
+    let measured: Vec<(u64, u64)> = lines
+        .map(|line| {
+            let (sent, latency) = line.split_once(' ').unwrap();
+            (sent.parse().unwrap(), latency.parse().unwrap())
+        })
+        .collect();
+    // Two measured seconds at a 20 ms block interval: dozens of requests per client.
+    assert!(measured.len() >= 8 * 10, "{} lines", measured.len());
+    assert!(measured
+        .iter()
+        .all(|&(sent, latency)| sent < 3_000_000 && latency > 0));
+
+    // A token that may not stamp: every request fails, and the tool says so.
+    let (code, stdout, stderr) = output(
+        sigillo()
+            .args(["bench", "--url", &server.url])
+            .args(["--clients", "2", "--batch", "1", "--seconds", "2"])
+            .env("SIGILLO_TOKEN", server.token("auditor")),
+    );
+    assert_ne!(code, 0, "{stdout}");
+    assert!(stderr.contains("403"), "{stderr}");
+}

@@ -308,7 +308,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             std::time::Duration::from_millis(args.request_timeout_ms),
         ))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(
+        // Global: `Router::layer` wraps every route on its own, and a plain
+        // `ConcurrencyLimitLayer` would give each route a semaphore of its own.
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             args.requests_in_flight_max,
         ));
     let rate_limit = std::num::NonZeroU32::new(args.rate_limit_per_second).map(|rate| {
