@@ -186,11 +186,14 @@ fn the_requests_in_flight_limit_is_shared_by_every_route() {
     let dir = TempDir::new("config-in-flight");
     let server = Server::start(
         &dir.0,
+        // No rate limit, whatever another test of this process set in the environment.
         &[
             "--requests-in-flight-max",
             "2",
             "--block-interval-ms",
             "1500",
+            "--rate-limit-per-second",
+            "0",
         ],
     );
     let token = server.token("operator");
