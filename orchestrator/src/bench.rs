@@ -84,8 +84,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.warmup_seconds >= args.seconds {
         bail!("--warmup-seconds must be below --seconds");
     }
-    // One thread (the default) is a current-thread runtime: no work stealing to pay for, and
-    // the service, not the load tool, gets the other core.
+    // One thread (the default) is a current-thread runtime: no work stealing to pay for.
     let runtime = if args.threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -147,6 +146,8 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
     stop.store(true, Ordering::Relaxed);
     let mut total = ClientReport::default();
+    // (sent, latency) of every measured request, for `--latencies`.
+    let mut requests: Vec<(u32, u32)> = Vec::new();
     while let Some(report) = tasks.join_next().await {
         let report = report?;
         total.requests += report.requests;
@@ -154,10 +155,13 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
         total.errors += report.errors;
         total.verified += report.verified;
         if args.latencies.is_some() {
-            for (sent, latency) in report.sent_us.iter().zip(&report.latencies_us) {
-                total.sent_us.push(*sent);
-                total.sent_us.push(*latency);
-            }
+            requests.extend(
+                report
+                    .sent_us
+                    .iter()
+                    .copied()
+                    .zip(report.latencies_us.iter().copied()),
+            );
         }
         total.latencies_us.extend(report.latencies_us);
         if total.first_error.is_none() {
@@ -167,8 +171,8 @@ async fn drive(args: BenchArgs) -> anyhow::Result<()> {
     let elapsed = measured_from.elapsed().as_secs_f64();
     if let Some(path) = &args.latencies {
         let mut text = String::from("sent_us latency_us\n");
-        for pair in total.sent_us.chunks_exact(2) {
-            text.push_str(&format!("{} {}\n", pair[0], pair[1]));
+        for (sent, latency) in &requests {
+            text.push_str(&format!("{sent} {latency}\n"));
         }
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
