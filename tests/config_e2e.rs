@@ -191,7 +191,7 @@ fn the_requests_in_flight_limit_is_shared_by_every_route() {
             "--requests-in-flight-max",
             "2",
             "--block-interval-ms",
-            "1500",
+            "3000",
             "--rate-limit-per-second",
             "0",
         ],
@@ -228,7 +228,7 @@ fn the_requests_in_flight_limit_is_shared_by_every_route() {
         }));
     }
     // Both submissions are in flight (waiting for the block) before the read is sent.
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(1000));
     let url = server.url.clone();
     let reader = std::thread::spawn(move || {
         let status = reqwest::blocking::get(format!("{url}/healthz"))
