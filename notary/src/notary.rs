@@ -339,6 +339,12 @@ impl Notary {
             if queue.entries >= self.inner.config.block_entries_max || queue.pending.len() == 1 {
                 self.inner.wake.notify_one();
             }
+            // Off unless asked for (`notary::notary=trace`): a test waits on it.
+            tracing::trace!(
+                submissions = queue.pending.len(),
+                entries = queue.entries,
+                "waiting for a block"
+            );
         }
         answer.await.unwrap_or(Err(Error::Stopped))
     }

@@ -63,7 +63,18 @@ impl Server {
     /// Starts `sigillo serve` on a free loopback port (unless `extra` has `--listen`) with its
     /// data in `dir/data`, and waits until it listens.
     pub fn start(dir: &Path, extra: &[&str]) -> Server {
-        let mut child = sigillo()
+        Server::start_logging(dir, extra, None).0
+    }
+
+    /// [`Server::start`] with `RUST_LOG=filter` and the logs as JSON lines, one per event,
+    /// on the receiver (instead of this process's stderr).
+    pub fn start_logging(
+        dir: &Path,
+        extra: &[&str],
+        filter: Option<&str>,
+    ) -> (Server, std::sync::mpsc::Receiver<serde_json::Value>) {
+        let mut command = sigillo();
+        command
             .arg("serve")
             .arg("--data")
             .arg(dir.join("data"))
@@ -75,11 +86,31 @@ impl Server {
                 &["--listen", "127.0.0.1:0"][..]
             })
             .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("sigillo serve starts");
+            .env("RUST_LOG", filter.unwrap_or("warn"))
+            .stdout(Stdio::piped());
+        if filter.is_some() {
+            command
+                .env("SIGILLO_LOG_FORMAT", "json")
+                .stderr(Stdio::piped());
+        } else {
+            command.stderr(Stdio::inherit());
+        }
+        let mut child = command.spawn().expect("sigillo serve starts");
+        let (log_sender, logs) = std::sync::mpsc::channel();
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    match serde_json::from_str(&line) {
+                        Ok(event) => {
+                            let _ = log_sender.send(event);
+                        }
+                        // Not an event (a panic, say): shown as it came.
+                        Err(_) => eprintln!("{line}"),
+                    }
+                }
+            });
+        }
         let stdout = child.stdout.take().unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -93,11 +124,12 @@ impl Server {
         let url = receiver
             .recv_timeout(Duration::from_secs(30))
             .expect("sigillo serve prints its address");
-        Server {
+        let server = Server {
             child,
             url,
             data: dir.join("data"),
-        }
+        };
+        (server, logs)
     }
 
     /// `sigillo stamp --url URL` with the operator's token.
