@@ -302,17 +302,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .merge(crate::openapi::router());
     let (app, document) = app.split_for_parts();
     crate::openapi::publish(document, &public_url)?;
-    let app = app
-        .fallback(crate::openapi::no_route)
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            std::time::Duration::from_millis(args.request_timeout_ms),
-        ))
-        // Global: `Router::layer` wraps every route on its own, and a plain
-        // `ConcurrencyLimitLayer` would give each route a semaphore of its own.
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            args.requests_in_flight_max,
-        ));
     let rate_limit = std::num::NonZeroU32::new(args.rate_limit_per_second).map(|rate| {
         let burst = args
             .rate_limit_burst
@@ -322,22 +311,31 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             });
         Arc::new(crate::protection::RateLimit::new(rate, burst))
     });
-    let app = match &rate_limit {
-        Some(limit) => app.layer(axum::middleware::from_fn_with_state(
-            limit.clone(),
-            crate::protection::limit,
-        )),
-        None => app,
-    };
-    let app = match cors {
-        Some(cors) => app.layer(cors),
-        None => app,
-    };
-    // Outermost, so that refusals by the layers above are counted too.
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        observability,
-        crate::observability::track,
-    ));
+    // The service-wide layers, outermost first, as one stack: `Router::layer` wraps every
+    // route on its own, and a route's service is cloned, down to its handler, at every layer
+    // it passes on each request. One stack is one such layer instead of five.
+    let layers = tower::ServiceBuilder::new()
+        // Outermost, so that refusals by the layers below are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            observability,
+            crate::observability::track,
+        ))
+        .option_layer(cors)
+        .option_layer(
+            rate_limit
+                .clone()
+                .map(|limit| axum::middleware::from_fn_with_state(limit, crate::protection::limit)),
+        )
+        // Global: every route's copy of the stack shares one semaphore (a plain
+        // `ConcurrencyLimitLayer` would give each route one of its own).
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            args.requests_in_flight_max,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_millis(args.request_timeout_ms),
+        ));
+    let app = app.fallback(crate::openapi::no_route).layer(layers);
     runtime.block_on(async {
         let listener = listen(&args.listen)
             .await
