@@ -45,6 +45,15 @@ fn health_readiness_and_metrics() {
     for id in ["a", "b"] {
         client.get(format!("{url}/v1/calls/{id}")).send().unwrap();
     }
+    // No route: one `unmatched` series, whatever the path; a method of one's own is named.
+    for path in ["/nowhere", "/v1/nowhere/else"] {
+        client.get(format!("{url}{path}")).send().unwrap();
+    }
+    let custom = reqwest::Method::from_bytes(b"PROPFIND").unwrap();
+    client
+        .request(custom, format!("{url}/nowhere"))
+        .send()
+        .unwrap();
 
     let response = client.get(format!("{url}/metrics")).send().unwrap();
     assert!(response.headers()["content-type"]
@@ -72,6 +81,10 @@ fn health_readiness_and_metrics() {
     let calls =
         r#"sigillo_http_requests_total{method="GET",route="/v1/calls/{call}",status="404"}"#;
     assert_eq!(sample(calls), 2.0);
+    let unmatched = r#"sigillo_http_requests_total{method="GET",route="unmatched",status="404"}"#;
+    assert_eq!(sample(unmatched), 2.0);
+    let custom = r#"sigillo_http_requests_total{method="PROPFIND",route="unmatched",status="#;
+    assert_eq!(sample(custom), 1.0);
     assert!(sample("sigillo_notary_blocks") >= 1.0);
     assert_eq!(sample("sigillo_notary_queue_entries"), 0.0);
     assert!(text.contains("sigillo_http_request_duration_seconds_bucket{le="));

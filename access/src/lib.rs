@@ -217,8 +217,9 @@ pub enum AccessError {
 struct Loaded {
     /// Every grant, revoked ones included.
     all: Vec<Grant>,
-    /// The grants in force, by token hash.
-    grants: HashMap<String, Grant>,
+    /// The grants in force, by the token's SHA-256 (shared: a request's check clones no
+    /// strings).
+    grants: HashMap<[u8; 32], Arc<Grant>>,
     /// SHA-256 of the file as last read (a timestamp can miss two writes in one tick).
     version: [u8; 32],
     /// The file's length and modification time when last read or written: an unknown token
@@ -271,11 +272,17 @@ fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
 }
 
 /// The grants in force, by token hash.
-fn by_hash(grants: &[Grant]) -> HashMap<String, Grant> {
+/// The grants in force by token digest. A grant whose `sha256` is not 64 hex digits can match
+/// no token, so it is left out.
+fn by_hash(grants: &[Grant]) -> HashMap<[u8; 32], Arc<Grant>> {
     grants
         .iter()
         .filter(|grant| !grant.revoked)
-        .map(|grant| (grant.sha256.clone(), grant.clone()))
+        .filter_map(|grant| {
+            let mut digest = [0u8; 32];
+            hex::decode_to_slice(&grant.sha256, &mut digest).ok()?;
+            Some((digest, Arc::new(grant.clone())))
+        })
         .collect()
 }
 
@@ -464,8 +471,8 @@ impl Access {
 
     /// The grant of `token`, if any (looked up by hash), after picking up a changed file. An
     /// unknown token looks at the file at once, so a token made a moment ago works.
-    pub fn check(&self, token: &str) -> Option<Grant> {
-        let digest = hash(token);
+    pub fn check(&self, token: &str) -> Option<Arc<Grant>> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         self.reload_if_changed();
         let found = {
             let loaded = self.loaded.read().unwrap_or_else(|e| e.into_inner());
@@ -486,7 +493,7 @@ impl Access {
     }
 
     /// The caller's grant when its bearer token is valid and has one of `roles`.
-    pub fn authorise(&self, headers: &HeaderMap, roles: &[Role]) -> Result<Grant, Denied> {
+    pub fn authorise(&self, headers: &HeaderMap, roles: &[Role]) -> Result<Arc<Grant>, Denied> {
         let token = bearer(headers).ok_or(Denied::Missing)?;
         let grant = self.check(token).ok_or(Denied::Invalid)?;
         if !roles.contains(&grant.role) {
@@ -565,7 +572,7 @@ async fn require(
 }
 
 /// `router` with every route behind a bearer token of one of `roles`; handlers find the
-/// caller's [`Grant`] in the request's extensions.
+/// caller's grant, an `Arc<Grant>`, in the request's extensions.
 pub fn guard(router: ApiRouter, access: Arc<Access>, roles: &'static [Role]) -> ApiRouter {
     router.route_layer(axum::middleware::from_fn_with_state(
         Requirement { access, roles },

@@ -2,6 +2,7 @@
 //! each block and its checkpoint durable with one flush, and only then answers the submitters.
 
 use std::collections::VecDeque;
+use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -66,9 +67,30 @@ pub struct SealedBlock {
     entries: Vec<Digest>,
     /// The tlog-proof of the header at the checkpoint written with the block.
     log_proof: String,
+    /// The start of every receipt bundle of the block, up to its first entry: the same for
+    /// all the block's submitters, so written once.
+    bundle_head: Vec<u8>,
 }
 
 impl SealedBlock {
+    fn new(header: BlockHeader, tree: BlockTree, entries: Vec<Digest>, log_proof: String) -> Self {
+        let mut bundle_head = Vec::with_capacity(512 + log_proof.len());
+        bundle_head.extend_from_slice(b"{\"format\":\"");
+        bundle_head.extend_from_slice(RECEIPT_BUNDLE_FORMAT.as_bytes());
+        bundle_head.extend_from_slice(b"\",\"block\":");
+        serde_json::to_writer(&mut bundle_head, &header).expect("a header serialises");
+        bundle_head.extend_from_slice(b",\"log_proof\":");
+        serde_json::to_writer(&mut bundle_head, &log_proof).expect("a string serialises");
+        bundle_head.extend_from_slice(b",\"entries\":[");
+        SealedBlock {
+            header,
+            tree,
+            entries,
+            log_proof,
+            bundle_head,
+        }
+    }
+
     /// The header.
     pub fn header(&self) -> &BlockHeader {
         &self.header
@@ -114,14 +136,9 @@ impl Submitted {
     pub fn bundle_json(&self) -> Vec<u8> {
         let path_hashes = self.block.tree.inclusion_path(self.offset).count();
         let per_entry = 64 + 2 * DIGEST_HEX + path_hashes * (DIGEST_HEX + 3);
-        let mut out = Vec::with_capacity(1024 + self.count as usize * per_entry);
-        out.extend_from_slice(b"{\"format\":\"");
-        out.extend_from_slice(RECEIPT_BUNDLE_FORMAT.as_bytes());
-        out.extend_from_slice(b"\",\"block\":");
-        serde_json::to_writer(&mut out, &self.block.header).expect("a header serialises");
-        out.extend_from_slice(b",\"log_proof\":");
-        serde_json::to_writer(&mut out, &self.block.log_proof).expect("a string serialises");
-        out.extend_from_slice(b",\"entries\":[");
+        let head = &self.block.bundle_head;
+        let mut out = Vec::with_capacity(head.len() + 2 + self.count as usize * per_entry);
+        out.extend_from_slice(head);
         for index in self.offset..self.offset + self.count {
             if index > self.offset {
                 out.push(b',');
@@ -129,7 +146,7 @@ impl Submitted {
             out.extend_from_slice(b"{\"entry\":");
             push_hex(&mut out, &self.block.entries[index as usize]);
             out.extend_from_slice(b",\"entry_index\":");
-            out.extend_from_slice(index.to_string().as_bytes());
+            write!(out, "{index}").expect("writing to a Vec cannot fail");
             out.extend_from_slice(b",\"entry_path\":[");
             for (position, hash) in self.block.tree.inclusion_path(index).enumerate() {
                 if position > 0 {
@@ -732,17 +749,17 @@ impl Inner {
                     .insert(entry, header.first_entry + offset as u64);
             }
         }
-        let block = Arc::new(SealedBlock {
+        let block = Arc::new(SealedBlock::new(
             header,
             tree,
             entries,
-            log_proof: TlogProof {
+            TlogProof {
                 index: header.height,
                 path,
                 checkpoint: note,
             }
             .to_text(),
-        });
+        ));
         tracing::debug!(
             height = header.height,
             entries = header.entry_count,

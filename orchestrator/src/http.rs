@@ -125,7 +125,7 @@ impl From<Denied> for Refusal {
 }
 
 /// The caller's grant, if its bearer token has one of `roles`.
-fn authorise(api: &Api, headers: &HeaderMap, roles: &[Role]) -> Result<Grant, Refusal> {
+fn authorise(api: &Api, headers: &HeaderMap, roles: &[Role]) -> Result<Arc<Grant>, Refusal> {
     Ok(api.access.authorise(headers, roles)?)
 }
 

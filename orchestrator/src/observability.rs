@@ -5,16 +5,17 @@
 //! token journal's length, each registry's circuit and attempts, and the anchors pending are
 //! read at each scrape.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use notary::http::ApiRouter;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -26,14 +27,60 @@ use utoipa_axum::routes;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: Cow<'static, str>,
+    route: Route,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: Route,
+}
+
+/// The matched route pattern, or `unmatched`; shares the router's string, so that counting a
+/// request copies none.
+#[derive(Clone, Debug)]
+struct Route(Option<MatchedPath>);
+
+impl Route {
+    fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Route {}
+
+impl std::hash::Hash for Route {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+/// The method's name, borrowed for the standard ones.
+fn method_name(method: &Method) -> Cow<'static, str> {
+    const STANDARD: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+    ];
+    let name = method.as_str();
+    STANDARD
+        .iter()
+        .find(|standard| **standard == name)
+        .map_or_else(
+            || Cow::Owned(name.to_owned()),
+            |standard| Cow::Borrowed(*standard),
+        )
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -206,19 +253,16 @@ pub async fn track(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = method_name(request.method());
+    let route = Route(request.extensions().get::<MatchedPath>().cloned());
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     // One structured event per request (RUST_LOG=debug); the route pattern, never the path,
     // so no fiscal code or id reaches the logs.
-    tracing::debug!(%method, %route, status, micros = elapsed.as_micros() as u64, "request");
+    tracing::debug!(%method, route = route.as_str(), status, micros = elapsed.as_micros() as u64, "request");
     if status >= 500 {
-        tracing::warn!(%method, %route, status, "request failed");
+        tracing::warn!(%method, route = route.as_str(), status, "request failed");
     }
     observability
         .requests
