@@ -16,9 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use notary::http::ApiRouter;
@@ -547,37 +546,96 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// `router` with every route behind a bearer token of one of `roles`; handlers find the
+/// caller's grant, an `Arc<Grant>`, in the request's extensions.
+pub fn guard(router: ApiRouter, access: Arc<Access>, roles: &'static [Role]) -> ApiRouter {
+    router.route_layer(RequireLayer { access, roles })
+}
+
+/// The layer of [`guard`]. A plain tower layer rather than `middleware::from_fn`, which boxes
+/// the future and clones the route below on every request: stamping is the hot path.
 #[derive(Clone)]
-struct Requirement {
+struct RequireLayer {
     access: Arc<Access>,
     roles: &'static [Role],
 }
 
-async fn require(
-    State(requirement): State<Requirement>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    match requirement
-        .access
-        .authorise(request.headers(), requirement.roles)
-    {
-        Ok(grant) => {
-            tracing::debug!(caller = %grant.name, role = %grant.role, "authorised");
-            request.extensions_mut().insert(grant);
-            next.run(request).await
+impl<S> tower::Layer<S> for RequireLayer {
+    type Service = Require<S>;
+
+    fn layer(&self, inner: S) -> Require<S> {
+        Require {
+            inner,
+            access: Arc::clone(&self.access),
+            roles: self.roles,
         }
-        Err(denied) => denied.into_response(),
     }
 }
 
-/// `router` with every route behind a bearer token of one of `roles`; handlers find the
-/// caller's grant, an `Arc<Grant>`, in the request's extensions.
-pub fn guard(router: ApiRouter, access: Arc<Access>, roles: &'static [Role]) -> ApiRouter {
-    router.route_layer(axum::middleware::from_fn_with_state(
-        Requirement { access, roles },
-        require,
-    ))
+#[derive(Clone)]
+struct Require<S> {
+    inner: S,
+    access: Arc<Access>,
+    roles: &'static [Role],
+}
+
+impl<S> tower::Service<Request> for Require<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RequireFuture<S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        match self.access.authorise(request.headers(), self.roles) {
+            Ok(grant) => {
+                tracing::debug!(caller = %grant.name, role = %grant.role, "authorised");
+                request.extensions_mut().insert(grant);
+                RequireFuture::Allowed {
+                    inner: self.inner.call(request),
+                }
+            }
+            Err(denied) => RequireFuture::Denied {
+                response: Some(denied.into_response()),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The route's answer, or the refusal.
+    #[project = RequireProjection]
+    enum RequireFuture<F> {
+        Allowed { #[pin] inner: F },
+        Denied { response: Option<Response> },
+    }
+}
+
+impl<F, E> std::future::Future for RequireFuture<F>
+where
+    F: std::future::Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.project() {
+            RequireProjection::Allowed { inner } => inner.poll(cx),
+            RequireProjection::Denied { response } => std::task::Poll::Ready(Ok(response
+                .take()
+                .expect("a refusal is polled to completion once"))),
+        }
+    }
 }
 
 #[cfg(test)]

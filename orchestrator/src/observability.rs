@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use notary::http::ApiRouter;
@@ -246,37 +245,115 @@ impl Observability {
     }
 }
 
-/// Counts and times every request.
-pub async fn track(
-    State(observability): State<Arc<Observability>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = method_name(request.method());
-    let route = Route(request.extensions().get::<MatchedPath>().cloned());
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    let elapsed = started.elapsed();
-    // One structured event per request (RUST_LOG=debug); the route pattern, never the path,
-    // so no fiscal code or id reaches the logs.
-    tracing::debug!(%method, route = route.as_str(), status, micros = elapsed.as_micros() as u64, "request");
-    if status >= 500 {
-        tracing::warn!(%method, route = route.as_str(), status, "request failed");
+/// Counts and times every request: the outermost layer of the service's stack, so that
+/// refusals by the layers under it are counted too. A plain tower layer rather than
+/// `middleware::from_fn`, which boxes the future and clones the whole stack below it on every
+/// request.
+#[derive(Clone)]
+pub struct TrackLayer(pub Arc<Observability>);
+
+impl<S> tower::Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track {
+            inner,
+            observability: Arc::clone(&self.0),
+        }
     }
-    observability
-        .requests
-        .get_or_create(&RequestLabels {
-            method,
-            route: route.clone(),
-            status,
-        })
-        .inc();
-    observability
-        .durations
-        .get_or_create(&RouteLabels { route })
-        .observe(elapsed.as_secs_f64());
-    response
+}
+
+/// The service of [`TrackLayer`].
+#[derive(Clone)]
+pub struct Track<S> {
+    inner: S,
+    observability: Arc<Observability>,
+}
+
+impl<S, B> tower::Service<Request> for Track<S>
+where
+    S: tower::Service<Request, Response = axum::http::Response<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = TrackFuture<S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let method = method_name(request.method());
+        let route = Route(request.extensions().get::<MatchedPath>().cloned());
+        TrackFuture {
+            inner: self.inner.call(request),
+            started: Instant::now(),
+            labels: Some((method, route)),
+            observability: Arc::clone(&self.observability),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Track`]: the inner answer, counted when it is ready.
+    pub struct TrackFuture<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+        labels: Option<(Cow<'static, str>, Route)>,
+        observability: Arc<Observability>,
+    }
+}
+
+impl<F, B, E> std::future::Future for TrackFuture<F>
+where
+    F: std::future::Future<Output = Result<axum::http::Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let outcome = std::task::ready!(this.inner.poll(cx));
+        if let (Ok(response), Some((method, route))) = (&outcome, this.labels.take()) {
+            this.observability
+                .count(method, route, response.status(), this.started.elapsed());
+        }
+        std::task::Poll::Ready(outcome)
+    }
+}
+
+impl Observability {
+    fn count(
+        &self,
+        method: Cow<'static, str>,
+        route: Route,
+        status: StatusCode,
+        elapsed: std::time::Duration,
+    ) {
+        let status = status.as_u16();
+        // One structured event per request (RUST_LOG=debug); the route pattern, never the
+        // path, so no fiscal code or id reaches the logs.
+        tracing::debug!(%method, route = route.as_str(), status, micros = elapsed.as_micros() as u64, "request");
+        if status >= 500 {
+            tracing::warn!(%method, route = route.as_str(), status, "request failed");
+        }
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&RouteLabels { route })
+            .observe(elapsed.as_secs_f64());
+    }
 }
 
 /// `/healthz`, `/readyz`, `/metrics`.

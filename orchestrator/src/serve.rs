@@ -316,10 +316,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     // it passes on each request. One stack is one such layer instead of five.
     let layers = tower::ServiceBuilder::new()
         // Outermost, so that refusals by the layers below are counted too.
-        .layer(axum::middleware::from_fn_with_state(
-            observability,
-            crate::observability::track,
-        ))
+        .layer(crate::observability::TrackLayer(observability))
         .option_layer(cors)
         .option_layer(
             rate_limit
