@@ -270,7 +270,6 @@ fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
     Some((metadata.len(), metadata.modified().ok()?))
 }
 
-/// The grants in force, by token hash.
 /// The grants in force by token digest. A grant whose `sha256` is not 64 hex digits can match
 /// no token, so it is left out.
 fn by_hash(grants: &[Grant]) -> HashMap<[u8; 32], Arc<Grant>> {
@@ -658,6 +657,56 @@ mod tests {
             HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
         );
         headers
+    }
+
+    /// The guard answers 401 and 403 itself, and hands an allowed caller's grant to the
+    /// handler.
+    #[tokio::test]
+    async fn the_guard_refuses_or_hands_the_grant_to_the_handler() {
+        use tower::ServiceExt as _;
+        let dir = temp("guard");
+        let access = Arc::new(Access::open(&dir).unwrap());
+        let issuer = access
+            .create("milano", Role::Issuer, &["comune-milano".into()])
+            .unwrap();
+        let auditor = access
+            .create("audit", Role::Auditor, &["*".into()])
+            .unwrap();
+        async fn whoami(axum::Extension(grant): axum::Extension<Arc<Grant>>) -> String {
+            grant.name.clone()
+        }
+        let router: axum::Router = guard(
+            ApiRouter::new().route("/whoami", axum::routing::get(whoami)),
+            access,
+            &[Role::Issuer],
+        )
+        .into();
+        let ask = |token: Option<&str>| {
+            let mut request = axum::http::Request::get("/whoami");
+            if let Some(token) = token {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+            router
+                .clone()
+                .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        };
+        let body = |response: Response| async move {
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let allowed = ask(Some(&issuer)).await.unwrap();
+        assert_eq!(allowed.status(), StatusCode::OK);
+        assert_eq!(body(allowed).await, "milano");
+        let missing = ask(None).await.unwrap();
+        assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+        let unknown = ask(Some("sig_00")).await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+        let role = ask(Some(&auditor)).await.unwrap();
+        assert_eq!(role.status(), StatusCode::FORBIDDEN);
+        assert!(body(role).await.contains("auditor"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
