@@ -43,7 +43,8 @@ impl Digest {
             });
         }
         let mut bytes = [0u8; DIGEST_BYTES];
-        hex::decode_to_slice(text, &mut bytes).map_err(|_| DigestError::NotHex)?;
+        // `const_hex` strips a leading "0x": at this length, what is left is too short.
+        const_hex::decode_to_slice(text, &mut bytes).map_err(|_| DigestError::NotHex)?;
         Ok(Digest(bytes))
     }
 
@@ -68,7 +69,7 @@ impl Digest {
     /// The lower-case hex digits as ASCII bytes, on the stack.
     pub fn hex_bytes(&self) -> [u8; 2 * DIGEST_BYTES] {
         let mut buffer = [0u8; 2 * DIGEST_BYTES];
-        hex::encode_to_slice(self.0, &mut buffer).expect("the buffer is twice the digest");
+        const_hex::encode_to_slice(self.0, &mut buffer).expect("the buffer is twice the digest");
         buffer
     }
 
@@ -195,6 +196,29 @@ mod tests {
             Err(DigestError::WrongLength { got: 2, want: 32 })
         );
         assert_eq!(Digest::from_hex(&"zz".repeat(32)), Err(DigestError::NotHex));
+        // A "0x" prefix is not part of the format, with or without room for 64 digits.
+        let hex = digest.to_hex();
+        assert_eq!(
+            Digest::from_hex(&format!("0x{}", &hex[2..])),
+            Err(DigestError::NotHex)
+        );
+        assert!(Digest::from_hex(&format!("0x{hex}")).is_err());
+        // One bad digit anywhere, also past the first SIMD lane.
+        for at in [0, 31, 32, 63] {
+            let mut text = hex.clone().into_bytes();
+            text[at] = b'g';
+            let text = String::from_utf8(text).expect("ASCII");
+            assert_eq!(
+                Digest::from_hex(&text),
+                Err(DigestError::NotHex),
+                "digit {at}"
+            );
+        }
+        assert_eq!(
+            hex,
+            hex::encode(digest.as_bytes()),
+            "lower-case hex, as the hex crate"
+        );
         assert_eq!(Digest::from_base64("!!"), Err(DigestError::NotBase64));
         assert_eq!(Digest::from_base64(&digest.to_base64()), Ok(digest));
     }

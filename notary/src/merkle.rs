@@ -222,6 +222,14 @@ pub fn consistency_proof_len(from: u64, to: u64) -> usize {
     count + usize::from(!whole)
 }
 
+/// The entries' RFC 6962 leaf hashes, SHA-256(0x00 || entry): the leaves of a block tree.
+pub fn leaf_hashes(entries: &[Digest]) -> Vec<[u8; 32]> {
+    entries
+        .iter()
+        .map(|entry| *crate::hash::leaf_hash(entry.as_bytes()).as_bytes())
+        .collect()
+}
+
 /// The Merkle tree of one block's entries, built with `rs_merkle`.
 pub struct BlockTree {
     /// `layers[0]` are the leaf hashes; the last layer is the root alone.
@@ -232,12 +240,14 @@ impl BlockTree {
     /// Builds the tree over the entries' RFC 6962 leaf hashes.
     /// Requires at least one entry: the notary never makes an empty block.
     pub fn build(entries: &[Digest]) -> BlockTree {
-        assert!(!entries.is_empty(), "a block holds at least one entry");
-        let leaves: Vec<[u8; 32]> = entries
-            .iter()
-            .map(|entry| *crate::hash::leaf_hash(entry.as_bytes()).as_bytes())
-            .collect();
-        let tree = PartialTree::<Rfc6962Hasher>::from_leaves(&leaves)
+        BlockTree::from_leaves(&leaf_hashes(entries))
+    }
+
+    /// Builds the tree over leaf hashes already computed with [`leaf_hashes`].
+    /// Requires at least one leaf.
+    pub fn from_leaves(leaves: &[[u8; 32]]) -> BlockTree {
+        assert!(!leaves.is_empty(), "a block holds at least one entry");
+        let tree = PartialTree::<Rfc6962Hasher>::from_leaves(leaves)
             .expect("a full set of leaves needs no helper nodes");
         let layers = tree
             .layers()
@@ -273,16 +283,40 @@ impl BlockTree {
 
     /// The audit path of entry `index`, without allocating. Requires `index < len`.
     pub fn inclusion_path(&self, index: u64) -> impl Iterator<Item = Digest> + '_ {
+        self.inclusion_nodes(index)
+            .map(|(layer, position)| Digest::from_bytes(self.layers[layer][position]))
+    }
+
+    /// Where the hashes of entry `index`'s audit path are: (layer, position in the layer),
+    /// from the leaf's sibling up. Requires `index < len`.
+    pub fn inclusion_nodes(&self, index: u64) -> impl Iterator<Item = (usize, usize)> + '_ {
         assert!(index < self.len(), "entry index inside the block");
         let levels = &self.layers[..self.layers.len() - 1];
         levels.iter().enumerate().filter_map(move |(level, layer)| {
             // rs_merkle promotes a lone last node, so a missing sibling adds no hash.
-            let position = (index as usize) >> level;
-            layer
-                .get(position ^ 1)
-                .map(|sibling| Digest::from_bytes(*sibling))
+            let sibling = ((index as usize) >> level) ^ 1;
+            (sibling < layer.len()).then_some((level, sibling))
         })
     }
+
+    /// Every layer below the root in lower-case hex, [`HEX_DIGITS`] per hash, indexed as
+    /// [`BlockTree::inclusion_nodes`] names them: a block's submitters share most of their
+    /// paths' hashes, so encoding each once is cheaper than once per path.
+    pub fn hex_layers(&self) -> Vec<Vec<u8>> {
+        let levels = &self.layers[..self.layers.len() - 1];
+        levels.iter().map(|layer| hex_of(layer)).collect()
+    }
+}
+
+/// Hex digits of one hash.
+pub const HEX_DIGITS: usize = 64;
+
+/// The hashes in lower-case hex, back to back.
+pub fn hex_of(hashes: &[[u8; 32]]) -> Vec<u8> {
+    let bytes = hashes.as_flattened();
+    let mut hex = vec![0; 2 * bytes.len()];
+    const_hex::encode_to_slice(bytes, &mut hex).expect("the buffer holds twice the bytes");
+    hex
 }
 
 /// The append-only log of block headers, in memory: every complete subtree's hash, so that
@@ -637,12 +671,24 @@ mod tests {
                 log.push(leaf_hash(entry.as_bytes()));
             }
             assert_eq!(block.root(), log.root(size as u64), "size {size}");
+            let hex_layers = block.hex_layers();
             for index in [0, size / 2, size - 1] {
+                let path = block.inclusion_proof(index as u64);
                 assert_eq!(
-                    block.inclusion_proof(index as u64),
+                    path,
                     log.inclusion_proof(index as u64, size as u64),
                     "size {size} index {index}"
                 );
+                // The hex layers name the same hashes where `inclusion_nodes` says.
+                let from_hex: Vec<String> = block
+                    .inclusion_nodes(index as u64)
+                    .map(|(layer, at)| {
+                        String::from_utf8(hex_layers[layer][at * 64..(at + 1) * 64].to_vec())
+                            .expect("hex is ASCII")
+                    })
+                    .collect();
+                let want: Vec<String> = path.iter().map(Digest::to_hex).collect();
+                assert_eq!(from_hex, want, "size {size} index {index}");
             }
         }
     }

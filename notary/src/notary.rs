@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{mpsc, Arc, Condvar, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use crate::block::BlockHeader;
 use crate::hash::Digest;
 use crate::index::EntryIndex;
-use crate::merkle::{BlockTree, Frontier, LogTree};
+use crate::merkle::{leaf_hashes, BlockTree, Frontier, LogTree, HEX_DIGITS};
 use crate::note::{open_checkpoint, Checkpoint, NoteSigner, NoteVerifier};
 use crate::receipt::{
     BundledEntry, Receipt, ReceiptBundle, ReceiptState, TlogProof, RECEIPT_BUNDLE_FORMAT,
@@ -37,6 +37,9 @@ pub const RECEIPTS_PER_ENTRY_MAX: usize = 100;
 pub const BLOCKS_PAGE_MAX: u64 = 1_000;
 /// Recent blocks kept in memory to answer receipt queries quickly.
 const BLOCK_CACHE_BLOCKS: usize = 16;
+/// Entries the sequencer indexes per hold of the lookup lock, so that a receipt query waits
+/// for at most this many inserts (about 1.5 ms), not for a whole block's.
+const INDEX_CHUNK_ENTRIES: usize = 4_096;
 
 /// How a notary is set up.
 #[derive(Debug, Clone)]
@@ -70,6 +73,8 @@ pub struct SealedBlock {
     /// The start of every receipt bundle of the block, up to its first entry: the same for
     /// all the block's submitters, so written once.
     bundle_head: Vec<u8>,
+    /// The tree's hashes in hex, for the entries' paths in the bundles.
+    hex_layers: Vec<Vec<u8>>,
 }
 
 impl SealedBlock {
@@ -84,6 +89,7 @@ impl SealedBlock {
         bundle_head.extend_from_slice(b",\"entries\":[");
         SealedBlock {
             header,
+            hex_layers: tree.hex_layers(),
             tree,
             entries,
             log_proof,
@@ -134,8 +140,9 @@ impl Submitted {
     /// submitters is the service's hot path: this skips the per-entry path vectors and
     /// serde's escaping scan of hex strings, which need no escaping.
     pub fn bundle_json(&self) -> Vec<u8> {
-        let path_hashes = self.block.tree.inclusion_path(self.offset).count();
-        let per_entry = 64 + 2 * DIGEST_HEX + path_hashes * (DIGEST_HEX + 3);
+        let block = &*self.block;
+        let path_hashes = block.tree.inclusion_nodes(self.offset).count();
+        let per_entry = 64 + 2 * HEX_DIGITS + path_hashes * (HEX_DIGITS + 3);
         let head = &self.block.bundle_head;
         let mut out = Vec::with_capacity(head.len() + 2 + self.count as usize * per_entry);
         out.extend_from_slice(head);
@@ -144,15 +151,19 @@ impl Submitted {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"entry\":");
-            push_hex(&mut out, &self.block.entries[index as usize]);
-            out.extend_from_slice(b",\"entry_index\":");
+            out.push(b'"');
+            out.extend_from_slice(&block.entries[index as usize].hex_bytes());
+            out.extend_from_slice(b"\",\"entry_index\":");
             write!(out, "{index}").expect("writing to a Vec cannot fail");
             out.extend_from_slice(b",\"entry_path\":[");
-            for (position, hash) in self.block.tree.inclusion_path(index).enumerate() {
-                if position > 0 {
+            for (step, (layer, position)) in block.tree.inclusion_nodes(index).enumerate() {
+                if step > 0 {
                     out.push(b',');
                 }
-                push_hex(&mut out, &hash);
+                let at = position * HEX_DIGITS;
+                out.push(b'"');
+                out.extend_from_slice(&block.hex_layers[layer][at..at + HEX_DIGITS]);
+                out.push(b'"');
             }
             out.extend_from_slice(b"]}");
         }
@@ -177,18 +188,11 @@ impl Submitted {
     }
 }
 
-/// Hex digits in a digest.
-const DIGEST_HEX: usize = 64;
-
-/// Appends `"<hex>"`.
-fn push_hex(out: &mut Vec<u8>, digest: &Digest) {
-    out.push(b'"');
-    out.extend_from_slice(&digest.hex_bytes());
-    out.push(b'"');
-}
-
 struct Pending {
     entries: Vec<Digest>,
+    /// The entries' leaf hashes, computed by the submitter: half of a block's hashing, done
+    /// while the block fills rather than after it closes.
+    leaves: Vec<[u8; 32]>,
     reply: oneshot::Sender<Result<Submitted, Error>>,
 }
 
@@ -204,7 +208,37 @@ struct LogState {
     log: LogTree,
     headers: Vec<BlockHeader>,
     latest_checkpoint: String,
+}
+
+/// Where each stored entry is, for receipt queries. The sequencer answers a block's
+/// submitters first and indexes the block's entries after: an insert into a map of millions
+/// costs a cache miss or two (some 10 ms for a block of 24,000 entries, on the path of every
+/// answer otherwise). Until then the block waits in `unindexed`, whose entries a query scans.
+struct Lookup {
     index: EntryIndex,
+    /// Sealed blocks, oldest first, with how many of their first entries are in `index`
+    /// already. Every block before them is wholly in `index`.
+    unindexed: VecDeque<(Arc<SealedBlock>, usize)>,
+}
+
+impl Lookup {
+    /// Global numbers of the entries that may be `entry`, oldest first, at most `limit`:
+    /// the index's candidates (same prefix), then exact matches among unindexed entries.
+    fn candidates(&self, entry: &Digest, limit: usize) -> Vec<u64> {
+        let mut numbers = self.index.candidates(entry, limit);
+        for (block, indexed) in &self.unindexed {
+            let first = block.header.first_entry;
+            numbers.extend(
+                block.entries[*indexed..]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, candidate)| *candidate == entry)
+                    .map(|(offset, _)| first + (*indexed + offset) as u64),
+            );
+        }
+        numbers.truncate(limit);
+        numbers
+    }
 }
 
 /// A stored block's entries and tree, kept for answering receipt queries.
@@ -218,6 +252,7 @@ struct Inner {
     store: Store,
     signer: NoteSigner,
     state: RwLock<LogState>,
+    lookup: RwLock<Lookup>,
     queue: Mutex<Queue>,
     wake: Condvar,
     failed: AtomicBool,
@@ -278,24 +313,45 @@ impl Notary {
                 store.initialise(&config.origin, &signer.sign(&empty.to_text())?)?;
             }
         }
-        let state = recover(&store, &signer.verifier())?;
+        let (state, index) = recover(&store, &signer.verifier())?;
         let inner = Arc::new(Inner {
             config,
             store,
             signer,
             state: RwLock::new(state),
+            lookup: RwLock::new(Lookup {
+                index,
+                unindexed: VecDeque::new(),
+            }),
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             failed: AtomicBool::new(false),
             block_cache: Mutex::new(VecDeque::new()),
         });
+        let thread_error = |error: std::io::Error| Error::Config {
+            reason: format!("cannot start the notary's threads: {error}"),
+        };
+        // The indexer takes sealed blocks from the sequencer and ends once the sequencer has.
+        let (to_index, sealed) = mpsc::channel::<Arc<SealedBlock>>();
+        let indexer = Arc::clone(&inner);
+        let indexer = thread::Builder::new()
+            .name("notary-indexer".into())
+            .spawn(move || {
+                for block in sealed {
+                    indexer.index(&block);
+                }
+            })
+            .map_err(thread_error)?;
         let sequencer = Arc::clone(&inner);
         let handle = thread::Builder::new()
             .name("notary-sequencer".into())
-            .spawn(move || sequencer.run())
-            .map_err(|error| Error::Config {
-                reason: format!("cannot start the sequencer thread: {error}"),
-            })?;
+            .spawn(move || {
+                sequencer.run(&to_index);
+                drop(to_index);
+                // A panicking indexer leaves receipt queries to scan `unindexed`: still right.
+                let _ = indexer.join();
+            })
+            .map_err(thread_error)?;
         Ok(Notary {
             inner,
             sequencer: Arc::new(Mutex::new(Some(handle))),
@@ -338,6 +394,7 @@ impl Notary {
         if self.inner.failed.load(Ordering::Acquire) {
             return Err(Error::Stopped);
         }
+        let leaves = leaf_hashes(&entries);
         let (reply, answer) = oneshot::channel();
         {
             let mut queue = self
@@ -352,7 +409,11 @@ impl Notary {
                 return Err(Error::Busy);
             }
             queue.entries += entries.len();
-            queue.pending.push_back(Pending { entries, reply });
+            queue.pending.push_back(Pending {
+                entries,
+                leaves,
+                reply,
+            });
             if queue.entries >= self.inner.config.block_entries_max || queue.pending.len() == 1 {
                 self.inner.wake.notify_one();
             }
@@ -483,11 +544,16 @@ impl Notary {
 
     /// Receipts for `entry`, one per time it was notarised, proven at the latest checkpoint.
     pub fn receipts(&self, entry: &Digest) -> Result<Vec<Receipt>, Error> {
+        // Before the log state: a block enters the lookup only after the log holds it.
+        let numbers = self
+            .inner
+            .lookup
+            .read()
+            .expect("lookup lock is never poisoned")
+            .candidates(entry, RECEIPTS_PER_ENTRY_MAX);
         let places: Vec<(BlockHeader, u64)> = {
             let state = self.read();
-            state
-                .index
-                .candidates(entry, RECEIPTS_PER_ENTRY_MAX)
+            numbers
                 .into_iter()
                 .map(|number| {
                     let height = state
@@ -582,9 +648,10 @@ impl Notary {
     }
 }
 
-/// Rebuilds the in-memory log from the stored headers and checks it: heights contiguous,
-/// entry numbering contiguous, times monotonic, and the root equal to the last checkpoint's.
-fn recover(store: &Store, verifier: &NoteVerifier) -> Result<LogState, Error> {
+/// Rebuilds the in-memory log and entry index from the stored blocks and checks them: heights
+/// contiguous, entry numbering contiguous, times monotonic, and the root equal to the last
+/// checkpoint's.
+fn recover(store: &Store, verifier: &NoteVerifier) -> Result<(LogState, EntryIndex), Error> {
     let mut log = LogTree::new();
     let mut headers: Vec<BlockHeader> = Vec::new();
     for header in store.headers() {
@@ -633,16 +700,18 @@ fn recover(store: &Store, verifier: &NoteVerifier) -> Result<LogState, Error> {
             "the last checkpoint does not match the stored blocks",
         ));
     }
-    Ok(LogState {
-        log,
-        headers,
-        latest_checkpoint: note,
+    Ok((
+        LogState {
+            log,
+            headers,
+            latest_checkpoint: note,
+        },
         index,
-    })
+    ))
 }
 
 impl Inner {
-    fn run(&self) {
+    fn run(&self, to_index: &mpsc::Sender<Arc<SealedBlock>>) {
         let interval = Duration::from_millis(self.config.block_interval_ms);
         let mut last_seal = Instant::now() - interval;
         loop {
@@ -650,7 +719,7 @@ impl Inner {
                 return;
             };
             last_seal = Instant::now();
-            if let Err(error) = self.seal(batch) {
+            if let Err(error) = self.seal(batch, to_index) {
                 tracing::error!(%error, "the notary stops: a block could not be stored");
                 self.failed.store(true, Ordering::Release);
                 let mut queue = self.queue.lock().expect("queue lock is never poisoned");
@@ -700,13 +769,22 @@ impl Inner {
 
     /// Builds the block, signs the next checkpoint, stores both durably, then updates the
     /// readers' view and answers the submitters.
-    fn seal(&self, batch: Vec<Pending>) -> Result<(), Error> {
+    fn seal(
+        &self,
+        batch: Vec<Pending>,
+        to_index: &mpsc::Sender<Arc<SealedBlock>>,
+    ) -> Result<(), Error> {
+        let started = Instant::now();
         let entries: Vec<Digest> = batch
             .iter()
             .flat_map(|pending| pending.entries.iter().copied())
             .collect();
-        let started = Instant::now();
-        let tree = BlockTree::build(&entries);
+        let leaves: Vec<[u8; 32]> = batch
+            .iter()
+            .flat_map(|pending| pending.leaves.iter().copied())
+            .collect();
+        let tree = BlockTree::from_leaves(&leaves);
+        drop(leaves);
         let built = started.elapsed();
         let (header, frontier) = {
             let state = self.state.read().expect("state lock is never poisoned");
@@ -743,11 +821,6 @@ impl Inner {
             debug_assert_eq!(state.log.root(checkpoint.size), checkpoint.root);
             state.headers.push(header);
             state.latest_checkpoint.clone_from(&note);
-            for (offset, entry) in entries.iter().enumerate() {
-                state
-                    .index
-                    .insert(entry, header.first_entry + offset as u64);
-            }
         }
         let block = Arc::new(SealedBlock::new(
             header,
@@ -768,6 +841,7 @@ impl Inner {
             store_us = (stored - signed).as_micros() as u64,
             "sealed a block"
         );
+        self.lookup().unindexed.push_back((Arc::clone(&block), 0));
         let mut offset = 0;
         for pending in batch {
             let count = pending.entries.len() as u64;
@@ -779,6 +853,103 @@ impl Inner {
             }));
             offset += count;
         }
+        tracing::debug!(
+            height = header.height,
+            answer_us = (started.elapsed() - stored).as_micros() as u64,
+            "answered a block"
+        );
+        // Off the sequencer: growing the index can take tens of milliseconds when its shards
+        // double, which would hold up the next block. The indexer ends only after us.
+        // Were the indexer gone (a bug), queries would still find the block in `unindexed`.
+        let _ = to_index.send(block);
         Ok(())
+    }
+
+    fn lookup(&self) -> std::sync::RwLockWriteGuard<'_, Lookup> {
+        self.lookup.write().expect("lookup lock is never poisoned")
+    }
+
+    /// Moves the oldest unindexed block, `block`, into the index, a chunk per hold of the lock.
+    fn index(&self, block: &Arc<SealedBlock>) {
+        let started = Instant::now();
+        let first = block.header.first_entry;
+        let mut done = 0;
+        while done < block.entries.len() {
+            let end = (done + INDEX_CHUNK_ENTRIES).min(block.entries.len());
+            let mut lookup = self.lookup();
+            for (offset, entry) in block.entries[done..end].iter().enumerate() {
+                lookup.index.insert(entry, first + (done + offset) as u64);
+            }
+            let (oldest, indexed) = lookup
+                .unindexed
+                .front_mut()
+                .expect("the block being indexed is unindexed");
+            debug_assert!(Arc::ptr_eq(oldest, block));
+            *indexed = end;
+            if end == block.entries.len() {
+                lookup.unindexed.pop_front();
+            }
+            done = end;
+        }
+        tracing::debug!(
+            height = block.header.height,
+            index_us = started.elapsed().as_micros() as u64,
+            "indexed a block"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u32) -> Digest {
+        Digest::sha256(&n.to_le_bytes())
+    }
+
+    /// A sealed block of `entries` whose first entry has global number `first_entry`.
+    fn sealed(height: u64, first_entry: u64, entries: Vec<Digest>) -> Arc<SealedBlock> {
+        let tree = BlockTree::build(&entries);
+        let header = BlockHeader {
+            height,
+            time_ms: 0,
+            first_entry,
+            entry_count: entries.len() as u64,
+            entries_root: tree.root(),
+        };
+        Arc::new(SealedBlock::new(header, tree, entries, String::new()))
+    }
+
+    #[test]
+    fn a_query_finds_entries_indexed_partly_indexed_and_not_yet_indexed() {
+        // Block 0 (entries 0..3) is indexed; block 1 (3..7) half; block 2 (7..9) not at all.
+        // Entry 1 was notarised again in blocks 1 and 2.
+        let mut index = EntryIndex::new();
+        for (number, n) in [0, 1, 2].into_iter().enumerate() {
+            index.insert(&entry(n), number as u64);
+        }
+        let second = sealed(1, 3, vec![entry(3), entry(4), entry(1), entry(5)]);
+        index.insert(&entry(3), 3);
+        index.insert(&entry(4), 4);
+        let third = sealed(2, 7, vec![entry(6), entry(1)]);
+        let lookup = Lookup {
+            index,
+            unindexed: VecDeque::from([(second, 2), (third, 0)]),
+        };
+        assert_eq!(lookup.candidates(&entry(0), 10), vec![0]);
+        assert_eq!(
+            lookup.candidates(&entry(4), 10),
+            vec![4],
+            "indexed, not scanned again"
+        );
+        assert_eq!(lookup.candidates(&entry(5), 10), vec![6]);
+        assert_eq!(lookup.candidates(&entry(6), 10), vec![7]);
+        assert_eq!(
+            lookup.candidates(&entry(1), 10),
+            vec![1, 5, 8],
+            "oldest first"
+        );
+        assert_eq!(lookup.candidates(&entry(1), 2), vec![1, 5]);
+        assert!(lookup.candidates(&entry(99), 10).is_empty());
     }
 }

@@ -212,6 +212,20 @@ async fn bundle_json_equals_the_serde_form() {
         let written: Value = serde_json::from_slice(&submitted.bundle_json()).unwrap();
         assert_eq!(written, serde_json::to_value(submitted.bundle()).unwrap());
     }
+    // Submissions that share a block start at an offset into it.
+    let batch =
+        |batch: u32| -> Vec<Digest> { (0..300).map(|i| digest(batch * 1_000 + i)).collect() };
+    let (a, b, c) = tokio::join!(
+        f.notary.submit(batch(1)),
+        f.notary.submit(batch(2)),
+        f.notary.submit(batch(3))
+    );
+    let submitted = [a.unwrap(), b.unwrap(), c.unwrap()];
+    assert!(submitted.iter().any(|one| one.offset > 0));
+    for one in submitted {
+        let written: Value = serde_json::from_slice(&one.bundle_json()).unwrap();
+        assert_eq!(written, serde_json::to_value(one.bundle()).unwrap());
+    }
 }
 
 #[tokio::test]
