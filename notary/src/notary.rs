@@ -37,9 +37,9 @@ pub const RECEIPTS_PER_ENTRY_MAX: usize = 100;
 pub const BLOCKS_PAGE_MAX: u64 = 1_000;
 /// Recent blocks kept in memory to answer receipt queries quickly.
 const BLOCK_CACHE_BLOCKS: usize = 16;
-/// Entries the sequencer indexes per hold of the lookup lock, so that a receipt query waits
-/// for at most this many inserts (about 1.5 ms), not for a whole block's.
-const INDEX_CHUNK_ENTRIES: usize = 4_096;
+/// Entries the indexer inserts per hold of the index lock, so that a receipt query waits for
+/// at most this many inserts (well under a millisecond), not for a whole block's.
+const INDEX_CHUNK_ENTRIES: usize = 1_024;
 
 /// How a notary is set up.
 #[derive(Debug, Clone)]
@@ -211,22 +211,46 @@ struct LogState {
 }
 
 /// Where each stored entry is, for receipt queries. The sequencer answers a block's
-/// submitters first and indexes the block's entries after: an insert into a map of millions
-/// costs a cache miss or two (some 10 ms for a block of 24,000 entries, on the path of every
-/// answer otherwise). Until then the block waits in `unindexed`, whose entries a query scans.
+/// submitters first and a thread of its own, the indexer, indexes the block's entries after:
+/// an insert into a map of millions costs a cache miss or two (some 10 ms for a block of
+/// 24,000 entries, and far more when the map grows), which would otherwise delay every answer
+/// and the next block. Until then the block waits in `unindexed`, whose entries a query scans.
+///
+/// Two locks, so that the sequencer never waits for the indexer: it only appends to
+/// `unindexed`. The indexer puts a chunk of entries into `index`, and only then counts them
+/// out of `unindexed`; a query reads `unindexed` first and `index` second, so an entry moving
+/// between them is seen in one or both, never in neither.
 struct Lookup {
-    index: EntryIndex,
+    index: RwLock<EntryIndex>,
     /// Sealed blocks, oldest first, with how many of their first entries are in `index`
     /// already. Every block before them is wholly in `index`.
-    unindexed: VecDeque<(Arc<SealedBlock>, usize)>,
+    unindexed: RwLock<VecDeque<(Arc<SealedBlock>, usize)>>,
 }
 
 impl Lookup {
+    fn new(index: EntryIndex) -> Lookup {
+        Lookup {
+            index: RwLock::new(index),
+            unindexed: RwLock::new(VecDeque::new()),
+        }
+    }
+
     /// Global numbers of the entries that may be `entry`, oldest first, at most `limit`:
-    /// the index's candidates (same prefix), then exact matches among unindexed entries.
+    /// the index's candidates (same prefix) and the exact matches among unindexed entries.
     fn candidates(&self, entry: &Digest, limit: usize) -> Vec<u64> {
-        let mut numbers = self.index.candidates(entry, limit);
-        for (block, indexed) in &self.unindexed {
+        let recent: Vec<(Arc<SealedBlock>, usize)> = self
+            .unindexed
+            .read()
+            .expect("lookup lock is never poisoned")
+            .iter()
+            .map(|(block, indexed)| (Arc::clone(block), *indexed))
+            .collect();
+        let mut numbers = self
+            .index
+            .read()
+            .expect("index lock is never poisoned")
+            .candidates(entry, limit);
+        for (block, indexed) in &recent {
             let first = block.header.first_entry;
             numbers.extend(
                 block.entries[*indexed..]
@@ -236,8 +260,54 @@ impl Lookup {
                     .map(|(offset, _)| first + (*indexed + offset) as u64),
             );
         }
+        // An entry indexed between the two reads is in both.
+        numbers.sort_unstable();
+        numbers.dedup();
         numbers.truncate(limit);
         numbers
+    }
+
+    /// The sequencer's part: a sealed block, before its submitters are answered.
+    fn push(&self, block: Arc<SealedBlock>) {
+        self.unindexed
+            .write()
+            .expect("lookup lock is never poisoned")
+            .push_back((block, 0));
+    }
+
+    /// The indexer's part: moves the oldest unindexed block, `block`, into the index, a chunk
+    /// per hold of each lock.
+    fn index(&self, block: &Arc<SealedBlock>) {
+        let started = Instant::now();
+        let first = block.header.first_entry;
+        let mut done = 0;
+        while done < block.entries.len() {
+            let end = (done + INDEX_CHUNK_ENTRIES).min(block.entries.len());
+            {
+                let mut index = self.index.write().expect("index lock is never poisoned");
+                for (offset, entry) in block.entries[done..end].iter().enumerate() {
+                    index.insert(entry, first + (done + offset) as u64);
+                }
+            }
+            let mut unindexed = self
+                .unindexed
+                .write()
+                .expect("lookup lock is never poisoned");
+            let (oldest, indexed) = unindexed
+                .front_mut()
+                .expect("the block being indexed is unindexed");
+            debug_assert!(Arc::ptr_eq(oldest, block));
+            *indexed = end;
+            if end == block.entries.len() {
+                unindexed.pop_front();
+            }
+            done = end;
+        }
+        tracing::debug!(
+            height = block.header.height,
+            index_us = started.elapsed().as_micros() as u64,
+            "indexed a block"
+        );
     }
 }
 
@@ -252,7 +322,7 @@ struct Inner {
     store: Store,
     signer: NoteSigner,
     state: RwLock<LogState>,
-    lookup: RwLock<Lookup>,
+    lookup: Lookup,
     queue: Mutex<Queue>,
     wake: Condvar,
     failed: AtomicBool,
@@ -319,10 +389,7 @@ impl Notary {
             store,
             signer,
             state: RwLock::new(state),
-            lookup: RwLock::new(Lookup {
-                index,
-                unindexed: VecDeque::new(),
-            }),
+            lookup: Lookup::new(index),
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             failed: AtomicBool::new(false),
@@ -338,7 +405,7 @@ impl Notary {
             .name("notary-indexer".into())
             .spawn(move || {
                 for block in sealed {
-                    indexer.index(&block);
+                    indexer.lookup.index(&block);
                 }
             })
             .map_err(thread_error)?;
@@ -545,12 +612,7 @@ impl Notary {
     /// Receipts for `entry`, one per time it was notarised, proven at the latest checkpoint.
     pub fn receipts(&self, entry: &Digest) -> Result<Vec<Receipt>, Error> {
         // Before the log state: a block enters the lookup only after the log holds it.
-        let numbers = self
-            .inner
-            .lookup
-            .read()
-            .expect("lookup lock is never poisoned")
-            .candidates(entry, RECEIPTS_PER_ENTRY_MAX);
+        let numbers = self.inner.lookup.candidates(entry, RECEIPTS_PER_ENTRY_MAX);
         let places: Vec<(BlockHeader, u64)> = {
             let state = self.read();
             numbers
@@ -841,7 +903,7 @@ impl Inner {
             store_us = (stored - signed).as_micros() as u64,
             "sealed a block"
         );
-        self.lookup().unindexed.push_back((Arc::clone(&block), 0));
+        self.lookup.push(Arc::clone(&block));
         let mut offset = 0;
         for pending in batch {
             let count = pending.entries.len() as u64;
@@ -863,39 +925,6 @@ impl Inner {
         // Were the indexer gone (a bug), queries would still find the block in `unindexed`.
         let _ = to_index.send(block);
         Ok(())
-    }
-
-    fn lookup(&self) -> std::sync::RwLockWriteGuard<'_, Lookup> {
-        self.lookup.write().expect("lookup lock is never poisoned")
-    }
-
-    /// Moves the oldest unindexed block, `block`, into the index, a chunk per hold of the lock.
-    fn index(&self, block: &Arc<SealedBlock>) {
-        let started = Instant::now();
-        let first = block.header.first_entry;
-        let mut done = 0;
-        while done < block.entries.len() {
-            let end = (done + INDEX_CHUNK_ENTRIES).min(block.entries.len());
-            let mut lookup = self.lookup();
-            for (offset, entry) in block.entries[done..end].iter().enumerate() {
-                lookup.index.insert(entry, first + (done + offset) as u64);
-            }
-            let (oldest, indexed) = lookup
-                .unindexed
-                .front_mut()
-                .expect("the block being indexed is unindexed");
-            debug_assert!(Arc::ptr_eq(oldest, block));
-            *indexed = end;
-            if end == block.entries.len() {
-                lookup.unindexed.pop_front();
-            }
-            done = end;
-        }
-        tracing::debug!(
-            height = block.header.height,
-            index_us = started.elapsed().as_micros() as u64,
-            "indexed a block"
-        );
     }
 }
 
@@ -932,10 +961,17 @@ mod tests {
         index.insert(&entry(3), 3);
         index.insert(&entry(4), 4);
         let third = sealed(2, 7, vec![entry(6), entry(1)]);
+        // Entry 3 was indexed just now: the block still counts it as unindexed.
         let lookup = Lookup {
-            index,
-            unindexed: VecDeque::from([(second, 2), (third, 0)]),
+            index: RwLock::new(index),
+            unindexed: RwLock::new(VecDeque::from([(second, 0), (third, 0)])),
         };
+        assert_eq!(
+            lookup.candidates(&entry(3), 10),
+            vec![3],
+            "in both, given once"
+        );
+        lookup.unindexed.write().unwrap()[0].1 = 2;
         assert_eq!(lookup.candidates(&entry(0), 10), vec![0]);
         assert_eq!(
             lookup.candidates(&entry(4), 10),
