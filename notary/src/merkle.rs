@@ -304,20 +304,21 @@ impl BlockTree {
     /// paths' hashes, so encoding each once is cheaper than once per path.
     pub fn hex_layers(&self) -> Vec<Vec<u8>> {
         let levels = &self.layers[..self.layers.len() - 1];
-        levels.iter().map(|layer| hex_of(layer)).collect()
+        levels
+            .iter()
+            .map(|layer| {
+                let bytes = layer.as_flattened();
+                let mut hex = vec![0; 2 * bytes.len()];
+                const_hex::encode_to_slice(bytes, &mut hex)
+                    .expect("the buffer holds twice the bytes");
+                hex
+            })
+            .collect()
     }
 }
 
 /// Hex digits of one hash.
-pub const HEX_DIGITS: usize = 64;
-
-/// The hashes in lower-case hex, back to back.
-pub fn hex_of(hashes: &[[u8; 32]]) -> Vec<u8> {
-    let bytes = hashes.as_flattened();
-    let mut hex = vec![0; 2 * bytes.len()];
-    const_hex::encode_to_slice(bytes, &mut hex).expect("the buffer holds twice the bytes");
-    hex
-}
+pub const HEX_DIGITS: usize = 2 * crate::hash::DIGEST_BYTES;
 
 /// The append-only log of block headers, in memory: every complete subtree's hash, so that
 /// roots, inclusion and consistency proofs at any past size cost O(log n) lookups.
@@ -683,8 +684,10 @@ mod tests {
                 let from_hex: Vec<String> = block
                     .inclusion_nodes(index as u64)
                     .map(|(layer, at)| {
-                        String::from_utf8(hex_layers[layer][at * 64..(at + 1) * 64].to_vec())
-                            .expect("hex is ASCII")
+                        String::from_utf8(
+                            hex_layers[layer][at * HEX_DIGITS..(at + 1) * HEX_DIGITS].to_vec(),
+                        )
+                        .expect("hex is ASCII")
                     })
                     .collect();
                 let want: Vec<String> = path.iter().map(Digest::to_hex).collect();

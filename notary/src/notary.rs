@@ -143,7 +143,7 @@ impl Submitted {
         let block = &*self.block;
         let path_hashes = block.tree.inclusion_nodes(self.offset).count();
         let per_entry = 64 + 2 * HEX_DIGITS + path_hashes * (HEX_DIGITS + 3);
-        let head = &self.block.bundle_head;
+        let head = &block.bundle_head;
         let mut out = Vec::with_capacity(head.len() + 2 + self.count as usize * per_entry);
         out.extend_from_slice(head);
         for index in self.offset..self.offset + self.count {
